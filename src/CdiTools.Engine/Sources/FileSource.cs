@@ -1,0 +1,44 @@
+using Microsoft.Win32.SafeHandles;
+
+namespace CdiTools.Engine.Sources;
+
+/// <summary>A local file read with positional reads, safe to use from several threads at once.</summary>
+public sealed class FileSource : IRandomAccessSource
+{
+    private readonly SafeFileHandle handle;
+
+    public FileSource(string path)
+    {
+        Path = path;
+        handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.RandomAccess);
+        Length = RandomAccess.GetLength(handle);
+    }
+
+    public string Path { get; }
+
+    public long Length { get; }
+
+    public int ReadAt(long offset, Span<byte> buffer)
+    {
+        if (offset >= Length)
+        {
+            return 0;
+        }
+
+        var total = 0;
+        while (total < buffer.Length && offset + total < Length)
+        {
+            var read = RandomAccess.Read(handle, buffer[total..], offset + total);
+            if (read == 0)
+            {
+                break;
+            }
+
+            total += read;
+        }
+
+        return total;
+    }
+
+    public void Dispose() => handle.Dispose();
+}

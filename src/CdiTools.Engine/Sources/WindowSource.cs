@@ -1,0 +1,23 @@
+namespace CdiTools.Engine.Sources;
+
+/// <summary>A contiguous part of another random-access source, such as a member of an uncompressed tar.</summary>
+public sealed class WindowSource(IRandomAccessSource inner, long start, long length) : IRandomAccessSource
+{
+    public long Length { get; } = length;
+
+    public int ReadAt(long offset, Span<byte> buffer)
+    {
+        if (offset >= Length)
+        {
+            return 0;
+        }
+
+        var count = (int)Math.Min(buffer.Length, Length - offset);
+        return inner.ReadAt(start + offset, buffer[..count]);
+    }
+
+    // The window does not own the source it looks into.
+    public void Dispose()
+    {
+    }
+}
