@@ -1,0 +1,26 @@
+namespace CdiTools.Engine;
+
+/// <summary>How to open an image: decoders, limits, and where data may spill.</summary>
+public sealed record ImageOpenOptions
+{
+    /// <summary>Use the system's liblzma for xz layers where it loads.</summary>
+    public bool PreferNativeXz { get; init; } = true;
+
+    /// <summary>
+    /// Memory a forward-only qcow2 reader may hold for data that arrives before the table that
+    /// maps it, or before the disk needs it; beyond this it spills to a scratch file.
+    /// </summary>
+    public long MemoryBudget { get; init; } = 64L << 20;
+
+    /// <summary>Where a forward-only reader's scratch file goes; the system's temporary folder when null.</summary>
+    public string? ScratchDirectory { get; init; }
+
+    /// <summary>
+    /// The SHA-256 the outermost input must have (as published beside an image). Reading then
+    /// goes forward through the whole input, so the check costs no second pass.
+    /// </summary>
+    public string? ExpectedSha256 { get; init; }
+
+    /// <summary>How many wrapper layers (gz in tar in xz ...) may be peeled before the format.</summary>
+    public int MaxLayers { get; init; } = 8;
+}

@@ -1,0 +1,76 @@
+using Microsoft.Win32.SafeHandles;
+
+namespace CdiTools.Engine.Sinks;
+
+/// <summary>
+/// A raw disk file with holes where the disk is zero. It is written under a temporary name in the
+/// destination's folder and renamed into place only by <see cref="Complete"/>, so a failed or
+/// cancelled conversion leaves neither a partial file nor a changed destination.
+/// </summary>
+public sealed class SparseFileSink : IRawSink
+{
+    private readonly SafeFileHandle handle;
+    private readonly string temporaryPath;
+    private bool completed;
+
+    /// <param name="destinationPath">The file to create.</param>
+    /// <param name="overwrite">Replace an existing file; otherwise an existing file is an error before anything is written.</param>
+    public SparseFileSink(string destinationPath, bool overwrite)
+    {
+        DestinationPath = Path.GetFullPath(destinationPath);
+        if (!overwrite && File.Exists(DestinationPath))
+        {
+            throw new IOException($"The destination '{DestinationPath}' already exists.");
+        }
+
+        if (Directory.Exists(DestinationPath))
+        {
+            throw new IOException($"The destination '{DestinationPath}' is a directory.");
+        }
+
+        var folder = Path.GetDirectoryName(DestinationPath)!;
+        temporaryPath = Path.Combine(folder, $".{Path.GetFileName(DestinationPath)}.{Guid.NewGuid():N}.partial");
+        handle = File.OpenHandle(temporaryPath, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None);
+    }
+
+    public string DestinationPath { get; }
+
+    public long AllocatedBytes { get; private set; }
+
+    public void WriteData(long offset, ReadOnlySpan<byte> data)
+    {
+        RandomAccess.Write(handle, data, offset);
+        AllocatedBytes += data.Length;
+    }
+
+    // A new file reads zeros wherever nothing was written: skipping the run leaves a hole.
+    public void WriteZeros(long offset, long length)
+    {
+    }
+
+    public void Complete(long length)
+    {
+        RandomAccess.SetLength(handle, length);
+        handle.Dispose();
+        File.Move(temporaryPath, DestinationPath, overwrite: true);
+        completed = true;
+    }
+
+    public void Dispose()
+    {
+        if (completed)
+        {
+            return;
+        }
+
+        handle.Dispose();
+        try
+        {
+            File.Delete(temporaryPath);
+        }
+        catch (IOException)
+        {
+            // Nothing more can be done; the name marks it as a leftover.
+        }
+    }
+}
