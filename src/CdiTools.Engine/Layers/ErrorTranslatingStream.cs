@@ -1,0 +1,68 @@
+using System.IO.Compression;
+
+namespace CdiTools.Engine.Layers;
+
+/// <summary>
+/// Turns a decoder's own exceptions into <see cref="ImageException"/>s with stable ids
+/// (<c>GzipCorrupt</c>, <c>ZstdTruncated</c>, ...) and the compressed offset where it stopped.
+/// </summary>
+internal sealed class ErrorTranslatingStream(Stream decoder, string layer) : Stream
+{
+    private long decoded;
+
+    public override bool CanRead => true;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => false;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position
+    {
+        get => throw new NotSupportedException();
+        set => throw new NotSupportedException();
+    }
+
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+    public override int Read(Span<byte> buffer)
+    {
+        try
+        {
+            var read = decoder.Read(buffer);
+            decoded += read;
+            return read;
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or ZstdSharp.ZstdException && e is not ImageException)
+        {
+            var truncated = e.Message.Contains("end of", StringComparison.OrdinalIgnoreCase)
+                || e.Message.Contains("truncated", StringComparison.OrdinalIgnoreCase)
+                || e.Message.Contains("Unexpected end", StringComparison.OrdinalIgnoreCase);
+            throw new ImageException(
+                layer + (truncated ? "Truncated" : "Corrupt"),
+                $"The {layer.ToLowerInvariant()} layer is {(truncated ? "truncated" : "corrupt")} after {decoded:N0} decoded bytes: {e.Message}",
+                innerException: e);
+        }
+    }
+
+    public override void Flush()
+    {
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            decoder.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+}

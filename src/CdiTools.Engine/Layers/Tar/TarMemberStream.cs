@@ -1,0 +1,160 @@
+using System.Runtime.ExceptionServices;
+using CdiTools.Engine.Sources;
+
+namespace CdiTools.Engine.Layers.Tar;
+
+/// <summary>
+/// A tar member read forward-only, straight from the archive stream into the caller's buffer (holes
+/// of a sparse member as zeros). At its end it reads the rest of the archive's headers, to refuse an
+/// archive whose disk, by the whole-archive rules, is another member.
+/// </summary>
+internal sealed class TarMemberStream(TarHeaderReader reader, ForwardTarCursor cursor, List<TarMember> members, string reason, LayerInput owner) : Stream
+{
+    private readonly TarMember member = members[^1];
+    private readonly int memberIndex = members.Count - 1;
+    private long position;
+    private int segment;
+    private bool checkedRest;
+    private ExceptionDispatchInfo? failure;
+
+    public override bool CanRead => true;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => false;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position
+    {
+        get => throw new NotSupportedException();
+        set => throw new NotSupportedException();
+    }
+
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+    public override int Read(Span<byte> buffer)
+    {
+        failure?.Throw();
+        if (buffer.IsEmpty)
+        {
+            return 0;
+        }
+
+        if (position >= member.RealSize)
+        {
+            if (!checkedRest)
+            {
+                CheckRest();
+            }
+
+            return 0;
+        }
+
+        buffer = buffer[..(int)Math.Min(buffer.Length, member.RealSize - position)];
+        var map = member.Map;
+        int count;
+        if (map is null)
+        {
+            count = ReadStored(buffer);
+        }
+        else if (segment == map.Count || position < map.OffsetOf(segment))
+        {
+            var holeEnd = segment == map.Count ? map.RealSize : map.OffsetOf(segment);
+            count = (int)Math.Min(buffer.Length, holeEnd - position);
+            buffer[..count].Clear();
+        }
+        else
+        {
+            count = ReadStored(buffer[..(int)Math.Min(buffer.Length, map.EndOf(segment) - position)]);
+            if (position + count == map.EndOf(segment))
+            {
+                segment++;
+            }
+        }
+
+        position += count;
+        return count;
+    }
+
+    // The archive beneath is read synchronously; a decompressor or a network stream blocks the same either way.
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return ValueTask.FromResult(Read(buffer.Span));
+    }
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override void Flush()
+    {
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            owner.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    private int ReadStored(Span<byte> buffer)
+    {
+        var read = cursor.ReadSome(buffer);
+        if (read == 0)
+        {
+            Fail(new ImageException("TarTruncated", $"The tar archive ends inside the data of member '{TarDiskRules.Printable(member.Name)}'.", cursor.Position));
+        }
+
+        return read;
+    }
+
+    /// <summary>
+    /// Reads the headers after the member (skipping data), checks the archive ends properly, and
+    /// compares the whole-archive choice with the forward one.
+    /// </summary>
+    private void CheckRest()
+    {
+        try
+        {
+            reader.SkipData(member);
+            while (reader.Next() is { } next)
+            {
+                members.Add(next with { Map = null });
+                reader.SkipData(next);
+            }
+
+            cursor.Drain();
+            var (index, wholeReason) = TarDiskRules.Choose(members);
+            if (index != memberIndex)
+            {
+                var other = members[index];
+                throw new ImageException(
+                    "TarAmbiguousDisk",
+                    $"The tar archive was read forward-only, which took '{TarDiskRules.Printable(member.Name)}' ({reason}) as the disk, but the whole archive makes '{TarDiskRules.Printable(other.Name)}' the disk ({wholeReason}). Read the archive from a seekable source, or repackage it with the disk first or alone.",
+                    other.HeaderOffset);
+            }
+
+            checkedRest = true;
+        }
+        catch (ImageException error)
+        {
+            Fail(error);
+        }
+    }
+
+    private void Fail(ImageException error)
+    {
+        failure = ExceptionDispatchInfo.Capture(error);
+        failure.Throw();
+    }
+}

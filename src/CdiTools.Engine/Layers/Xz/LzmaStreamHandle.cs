@@ -1,0 +1,51 @@
+using System.Runtime.InteropServices;
+
+namespace CdiTools.Engine.Layers.Xz;
+
+/// <summary>
+/// An lzma_stream in native memory together with the decoder state liblzma hangs off it.
+/// </summary>
+/// <remarks>
+/// A SafeHandle because it guarantees <see cref="ReleaseHandle"/> runs once, whether through
+/// Dispose, through the finalizer of an abandoned stream, or after a failed initialisation, and
+/// never while a Read still holds a reference. The struct lives in native memory so the pointer
+/// the handle wraps stays put for the handle's whole life.
+/// </remarks>
+internal sealed unsafe class LzmaStreamHandle : SafeHandle
+{
+    private static int live;
+
+    private LzmaStreamHandle()
+        : base(0, ownsHandle: true)
+    {
+    }
+
+    /// <summary>How many handles are allocated and not yet released; lets tests prove lzma_end ran.</summary>
+    internal static int Live => Volatile.Read(ref live);
+
+    public override bool IsInvalid => handle == 0;
+
+    public LzmaStream* Stream => (LzmaStream*)handle;
+
+    /// <summary>Allocates the struct and runs lzma_stream_decoder; returns its lzma_ret.</summary>
+    public static LzmaStreamHandle CreateDecoder(ulong memoryLimit, uint flags, out int ret)
+    {
+        var result = new LzmaStreamHandle();
+        var memory = (LzmaStream*)NativeMemory.AllocZeroed((nuint)sizeof(LzmaStream));
+        result.SetHandle((nint)memory);
+        Interlocked.Increment(ref live);
+
+        // lzma_end is safe on a stream whose init failed, so the handle owns the struct from here on.
+        ret = LibLzma.StreamDecoder(memory, memoryLimit, flags);
+        return result;
+    }
+
+    protected override bool ReleaseHandle()
+    {
+        var strm = (LzmaStream*)handle;
+        LibLzma.End(strm);
+        NativeMemory.Free(strm);
+        Interlocked.Decrement(ref live);
+        return true;
+    }
+}
