@@ -1,0 +1,107 @@
+using System.Buffers;
+using System.IO.Compression;
+using ZstdSharp;
+
+namespace CdiTools.Engine.Formats.Qcow2;
+
+/// <summary>
+/// Inflates one compressed qcow2 cluster into exactly one cluster of output. The input is an
+/// upper bound (csize) and may run into the next cluster's bytes or end short at the end of the
+/// file; decoding stops once the cluster is full, as qemu's does. One instance per thread.
+/// </summary>
+internal abstract class Qcow2Decompressor : IDisposable
+{
+    public static Qcow2Decompressor Create(int compressionType) =>
+        compressionType == 1 ? new ZstdClusterDecompressor()
+        : Native.Zlib.IsAvailable ? new ZlibClusterDecompressor()
+        : new DeflateClusterDecompressor();
+
+    /// <summary>Fills <paramref name="output"/> (one cluster) from <paramref name="input"/>; throws Qcow2CompressedClusterCorrupt otherwise.</summary>
+    public abstract void Decompress(byte[] input, int inputOffset, int inputLength, Span<byte> output, long hostOffset);
+
+    public virtual void Dispose()
+    {
+    }
+
+    protected static ImageException Corrupt(long hostOffset, string detail, Exception? inner = null) =>
+        new("Qcow2CompressedClusterCorrupt", $"The compressed cluster at 0x{hostOffset:X} does not decompress to a full cluster: {detail}.", hostOffset, inner);
+
+    // qemu inflates raw deflate with a 4 KiB window (inflateInit2(-12), qcow2-threads.c) and
+    // accepts Z_BUF_ERROR once the cluster is full; so does this, with one inflater reset per cluster.
+    private sealed class ZlibClusterDecompressor : Qcow2Decompressor
+    {
+        private readonly Native.ZlibInflater inflater = new(-12);
+
+        public override void Decompress(byte[] input, int inputOffset, int inputLength, Span<byte> output, long hostOffset)
+        {
+            inflater.Reset();
+            var status = inflater.Inflate(input.AsSpan(inputOffset, inputLength), output, out _, out var produced);
+            if (produced != output.Length || status is not (Native.Zlib.Ok or Native.Zlib.StreamEnd or Native.Zlib.BufferError))
+            {
+                throw Corrupt(hostOffset, inflater.Message ?? $"{produced} of {output.Length} bytes, zlib status {status}");
+            }
+        }
+
+        public override void Dispose() => inflater.Dispose();
+    }
+
+    // Where the system's zlib is missing: a 32 KiB-window decoder reads qemu's 4 KiB-window streams too.
+    private sealed class DeflateClusterDecompressor : Qcow2Decompressor
+    {
+        public override void Decompress(byte[] input, int inputOffset, int inputLength, Span<byte> output, long hostOffset)
+        {
+            try
+            {
+                using var source = new MemoryStream(input, inputOffset, inputLength, writable: false);
+                using var inflater = new DeflateStream(source, CompressionMode.Decompress);
+                var total = 0;
+                while (total < output.Length)
+                {
+                    var read = inflater.Read(output[total..]);
+                    if (read == 0)
+                    {
+                        throw Corrupt(hostOffset, $"only {total} of {output.Length} bytes");
+                    }
+
+                    total += read;
+                }
+            }
+            catch (InvalidDataException e)
+            {
+                throw Corrupt(hostOffset, e.Message, e);
+            }
+        }
+    }
+
+    private sealed class ZstdClusterDecompressor : Qcow2Decompressor
+    {
+        private readonly Decompressor decompressor = new();
+
+        public override void Decompress(byte[] input, int inputOffset, int inputLength, Span<byte> output, long hostOffset)
+        {
+            decompressor.ResetStream();
+            ReadOnlySpan<byte> source = input.AsSpan(inputOffset, inputLength);
+            var total = 0;
+            try
+            {
+                // The input may hold several frames; keep going until the cluster is full.
+                while (total < output.Length)
+                {
+                    var status = decompressor.UnwrapStream(source, output[total..], out var consumed, out var written);
+                    source = source[consumed..];
+                    total += written;
+                    if (consumed == 0 && written == 0)
+                    {
+                        throw Corrupt(hostOffset, $"only {total} of {output.Length} bytes ({status})");
+                    }
+                }
+            }
+            catch (ZstdException e)
+            {
+                throw Corrupt(hostOffset, e.Message, e);
+            }
+        }
+
+        public override void Dispose() => decompressor.Dispose();
+    }
+}
