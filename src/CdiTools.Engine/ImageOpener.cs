@@ -1,0 +1,141 @@
+using CdiTools.Engine.Formats;
+using CdiTools.Engine.Formats.Qcow2;
+using CdiTools.Engine.Formats.Raw;
+using CdiTools.Engine.Layers;
+using CdiTools.Engine.Layers.Gzip;
+using CdiTools.Engine.Layers.Zstd;
+using CdiTools.Engine.Sources;
+
+namespace CdiTools.Engine;
+
+/// <summary>
+/// Opens an image: detects each layer by its magic bytes, peels wrappers one by one (qcow2 in xz in
+/// tar works), and hands the innermost layer to its format driver, with random access where the
+/// layers allow it and forward-only reading where they do not.
+/// </summary>
+public static class ImageOpener
+{
+    /// <summary>Opens a local file.</summary>
+    public static OpenedImage OpenFile(string path, ImageOpenOptions? options = null)
+    {
+        var source = new FileSource(path);
+        try
+        {
+            return Open(LayerInput.FromRandom(source), options ?? new ImageOpenOptions());
+        }
+        catch
+        {
+            source.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Opens an image from any layer input; the image owns the input from then on.</summary>
+    public static OpenedImage Open(LayerInput input, ImageOpenOptions options)
+    {
+        long? inputLength = input.Length;
+        Func<long> bytesRead;
+        byte[]? firstHead = null;
+        if (input.Random is { } random && options.ExpectedSha256 is null)
+        {
+            // Look at the magic before counting, so the bytes read come out as the file's length
+            // when a decompressor then reads it whole.
+            (_, firstHead) = input.Peek(LayerDetector.HeadLength);
+            var counting = new CountingRandomSource(random);
+            input = LayerInput.FromRandom(counting);
+            bytesRead = () => counting.BytesRead;
+        }
+        else
+        {
+            // A checksum means one forward pass over the whole input, hashed as it streams.
+            var counting = new CountingStream(input.OpenStream(), options.ExpectedSha256);
+            input = LayerInput.FromStream(counting, inputLength);
+            bytesRead = () => counting.BytesRead;
+        }
+
+        var chain = new List<string>();
+        string? tarMember = null;
+        try
+        {
+            for (var depth = 0; ; depth++)
+            {
+                if (depth > options.MaxLayers)
+                {
+                    throw new ImageException("TooManyLayers", $"The image is wrapped in more than {options.MaxLayers} layers ({string.Join(" > ", chain)}).");
+                }
+
+                byte[] head;
+                if (depth == 0 && firstHead is not null)
+                {
+                    head = firstHead;
+                }
+                else
+                {
+                    (input, head) = input.Peek(LayerDetector.HeadLength);
+                }
+
+                var kind = LayerDetector.Detect(head);
+                switch (kind)
+                {
+                    case LayerKind.Gzip:
+                        chain.Add($"gzip ({GzipLayer.DecoderName})");
+                        input = LayerInput.FromStream(GzipLayer.Open(input.OpenStream()));
+                        break;
+                    case LayerKind.Zstd:
+                        chain.Add("zstd");
+                        input = LayerInput.FromStream(ZstdLayer.Open(input.OpenStream()));
+                        break;
+                    case LayerKind.Xz:
+                        input = OpenXz(input, options, chain);
+                        break;
+                    case LayerKind.Tar:
+                        (input, tarMember) = OpenTar(input, chain);
+                        break;
+                    case LayerKind.Qcow2:
+                        chain.Add("qcow2");
+                        return new OpenedImage(OpenQcow2(input, head, options), chain, input.Random is not null, inputLength, bytesRead, tarMember);
+                    case LayerKind.Raw:
+                        chain.Add("raw");
+                        return new OpenedImage(new RawDriver(input), chain, input.Random is not null, inputLength, bytesRead, tarMember);
+                    default:
+                        throw new ImageException(
+                            "UnsupportedImageFormat",
+                            $"The image is {kind.ToString().ToLowerInvariant()}, which this version of CdiTools does not convert yet; convert it to qcow2 or raw with qemu-img first.");
+                }
+            }
+        }
+        catch
+        {
+            input.Dispose();
+            throw;
+        }
+    }
+
+    private static IImageDriver OpenQcow2(LayerInput input, byte[] head, ImageOpenOptions options)
+    {
+        if (input.Random is { } random)
+        {
+            var clusterSize = Qcow2Header.RequiredLength(head);
+            var cluster0 = new byte[clusterSize];
+            var read = random.ReadAt(0, cluster0);
+            return new Qcow2RandomDriver(random, Qcow2Header.Parse(cluster0.AsSpan(0, read), random.Length));
+        }
+
+        return new Qcow2StreamDriver(input.Forward!, input.Length, options);
+    }
+
+    private static LayerInput OpenXz(LayerInput input, ImageOpenOptions options, List<string> chain)
+    {
+        var stream = Layers.Xz.XzLayer.Open(input.OpenStream(), options.PreferNativeXz, out var decoder);
+        chain.Add($"xz ({decoder})");
+        return LayerInput.FromStream(stream);
+    }
+
+    private static (LayerInput Member, string Description) OpenTar(LayerInput input, List<string> chain)
+    {
+        var (member, choice) = Layers.Tar.TarLayer.Open(input);
+        var description = $"{choice.Name}: {choice.Reason}";
+        chain.Add($"tar ({description})");
+        return (member, description);
+    }
+}
