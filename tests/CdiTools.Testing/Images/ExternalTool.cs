@@ -1,0 +1,42 @@
+using System.Diagnostics;
+
+namespace CdiTools.Testing.Images;
+
+/// <summary>Runs the command-line tools the tests use as oracles and fixture makers (qemu-img, qemu-io, xz, zstd, gzip, tar).</summary>
+public static class ExternalTool
+{
+    /// <summary>Runs <paramref name="tool"/> and returns its standard output; throws with its error output when it fails.</summary>
+    public static string Run(string tool, params string[] arguments) => RunIn(null, tool, arguments);
+
+    public static string RunIn(string? workingDirectory, string tool, params string[] arguments)
+    {
+        var info = new ProcessStartInfo(tool)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = workingDirectory ?? Environment.CurrentDirectory,
+        };
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(info) ?? throw new InvalidOperationException($"{tool} did not start.");
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        process.WaitForExit();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{tool} {string.Join(' ', arguments)} failed ({process.ExitCode}): {error.Result}");
+        }
+
+        return output.Result;
+    }
+
+    /// <summary>Runs a shell pipeline (for `xz -c a > b` and the like).</summary>
+    public static string Shell(string command) => Run("/bin/sh", "-c", command);
+
+    /// <summary>Blocks a file uses on disk (st_blocks × 512), as du counts them.</summary>
+    public static long AllocatedBytes(string path) => long.Parse(Run("stat", "-c", "%b", path).Trim()) * 512;
+}
