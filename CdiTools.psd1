@@ -10,7 +10,7 @@
     PowerShellVersion      = '7.6'
     FormatsToProcess       = @('CdiTools.Format.ps1xml')
     TypesToProcess         = @('CdiTools.Types.ps1xml')
-    CmdletsToExport        = @('Get-CdiSupportMatrix')
+    CmdletsToExport        = @('Get-CdiImageInfo', 'Get-CdiSupportMatrix', 'Import-CdiImage')
     FunctionsToExport      = @()
     VariablesToExport      = @()
     AliasesToExport        = @()

@@ -42,7 +42,7 @@ public static class LocalImport
     {
         if (!overwrite && File.Exists(destinationFile))
         {
-            throw new IOException($"The destination '{destinationFile}' already exists; use -Force to replace it.");
+            throw new DestinationExistsException(destinationFile);
         }
 
         using var image = await source.OpenAsync(options, cancellationToken).ConfigureAwait(false);

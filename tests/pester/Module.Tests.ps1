@@ -90,7 +90,7 @@ Describe 'Help' {
             $documented | Should -Not -BeNullOrEmpty -Because "-$parameter needs help"
             ($documented.description.Text -join '') | Should -Not -BeNullOrEmpty -Because "-$parameter needs a description"
         }
-        @($help.parameters.parameter.name) | Where-Object { $_ -notin $parameters } | Should -BeNullOrEmpty -Because 'help must not describe parameters that do not exist'
+        @($help.parameters.parameter.name) | Where-Object { $_ -notin $parameters -and $_ -notin $common } | Should -BeNullOrEmpty -Because 'help must not describe parameters that do not exist'
     }
 
     It 'has an about_CdiTools topic that names every cmdlet' {

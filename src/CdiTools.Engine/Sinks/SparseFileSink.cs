@@ -20,7 +20,7 @@ public sealed class SparseFileSink : IRawSink
         DestinationPath = Path.GetFullPath(destinationPath);
         if (!overwrite && File.Exists(DestinationPath))
         {
-            throw new IOException($"The destination '{DestinationPath}' already exists.");
+            throw new DestinationExistsException(DestinationPath);
         }
 
         if (Directory.Exists(DestinationPath))

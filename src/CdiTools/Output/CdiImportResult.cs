@@ -1,0 +1,62 @@
+using CdiTools.Engine;
+
+namespace CdiTools;
+
+/// <summary>
+/// What Import-CdiImage did with one image: layers, sizes, bytes read and written, space the
+/// output takes, bytes kept in scratch, time and speed.
+/// </summary>
+/// <remarks>A view over the engine's result, held by reference (see <see cref="CdiSupportEntry"/>).</remarks>
+public sealed class CdiImportResult
+{
+    private readonly ImportResult result;
+
+    internal CdiImportResult(ImportResult result, string source, string destination)
+    {
+        this.result = result;
+        Source = source;
+        Destination = destination;
+    }
+
+    /// <summary>The image read: a path, or a URL without credentials or query.</summary>
+    public string Source { get; }
+
+    /// <summary>The raw disk written.</summary>
+    public string Destination { get; }
+
+    /// <summary>The layers from the outside in, such as "xz (liblzma 5.4.1)", "qcow2".</summary>
+    public string[] FormatChain => [.. result.FormatChain];
+
+    public long VirtualSize => result.VirtualSize;
+
+    /// <summary>Bytes of the image read; less than its size when unallocated space was skipped.</summary>
+    public long BytesRead => result.BytesRead;
+
+    public long BytesWritten => result.BytesWritten;
+
+    /// <summary>Bytes the raw disk occupies; holes take none.</summary>
+    public long AllocatedBytes => result.AllocatedBytes;
+
+    /// <summary>Bytes kept in a scratch file because they arrived before the metadata that maps them.</summary>
+    public long ScratchBytes => result.ScratchBytes;
+
+    /// <summary>The most disk data held at once because it arrived early.</summary>
+    public long KeptBytes => result.KeptBytes;
+
+    /// <summary>True when the image was read at random offsets, false when forward in one pass.</summary>
+    public bool RandomAccess => result.RandomAccess;
+
+    public TimeSpan Duration => result.Duration;
+
+    /// <summary>Disk bytes per second.</summary>
+    public double BytesPerSecond => result.Throughput;
+
+    /// <summary>The SHA-256 of the raw disk, when it was asked for.</summary>
+    public string? Sha256 => result.Sha256;
+
+    /// <summary>The tar member taken as the disk and why, when the image came in a tar.</summary>
+    public string? TarMember => result.TarMember;
+
+    /// <inheritdoc />
+    public override string ToString() => Destination;
+}

@@ -1,0 +1,31 @@
+using System.Management.Automation;
+using CdiTools.Engine;
+
+namespace CdiTools.Runtime;
+
+/// <summary>Exceptions from the layers below as PowerShell error records with stable ids and the right category.</summary>
+internal static class ErrorRecords
+{
+    public static ErrorRecord From(Exception exception, object? target) => exception switch
+    {
+        ImageException image => new ErrorRecord(image, image.ErrorId, Category(image), target),
+        FileNotFoundException or DirectoryNotFoundException => new ErrorRecord(exception, "PathNotFound", ErrorCategory.ObjectNotFound, target),
+        UnauthorizedAccessException => new ErrorRecord(exception, "AccessDenied", ErrorCategory.PermissionDenied, target),
+        Engine.Sinks.DestinationExistsException => new ErrorRecord(exception, "DestinationExists", ErrorCategory.ResourceExists, target),
+        IOException => new ErrorRecord(exception, "WriteFailed", ErrorCategory.WriteError, target),
+        ArgumentException => new ErrorRecord(exception, "InvalidArgument", ErrorCategory.InvalidArgument, target),
+        _ => new ErrorRecord(exception, exception.GetType().Name, ErrorCategory.NotSpecified, target),
+    };
+
+    private static ErrorCategory Category(ImageException exception) => exception.ErrorId switch
+    {
+        "ChecksumMismatch" => ErrorCategory.InvalidResult,
+        "HttpNotFound" => ErrorCategory.ObjectNotFound,
+        "HttpUnauthorized" => ErrorCategory.PermissionDenied,
+        "HttpTimeout" => ErrorCategory.OperationTimeout,
+        var id when id.StartsWith("HttpTls", StringComparison.Ordinal) || id == "HttpCaBundleInvalid" => ErrorCategory.SecurityError,
+        var id when id.StartsWith("Http", StringComparison.Ordinal) => ErrorCategory.ConnectionError,
+        _ when exception.IsUnsupported => ErrorCategory.NotImplemented,
+        _ => ErrorCategory.InvalidData,
+    };
+}

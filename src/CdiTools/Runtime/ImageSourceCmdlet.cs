@@ -1,0 +1,132 @@
+using System.Collections;
+using System.Management.Automation;
+using System.Net;
+using CdiTools.Engine;
+using CdiTools.Engine.Sources.Http;
+
+namespace CdiTools.Runtime;
+
+/// <summary>
+/// What every cmdlet that reads images takes: -Path (wildcards), -LiteralPath (bound from
+/// Get-ChildItem by PSPath or FullName) or -Uri, and how to reach an HTTP(S) image.
+/// </summary>
+public abstract class ImageSourceCmdlet : WorkerCmdlet
+{
+    protected const string PathSet = "Path";
+    protected const string LiteralPathSet = "LiteralPath";
+    protected const string UriSet = "Uri";
+
+    /// <summary>Image files; wildcards allowed.</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = PathSet)]
+    [ValidateNotNullOrEmpty]
+    public string[]? Path { get; set; }
+
+    /// <summary>Image files, taken as written.</summary>
+    [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = LiteralPathSet)]
+    [Alias("PSPath", "FullName", "LP")]
+    [ValidateNotNullOrEmpty]
+    public string[]? LiteralPath { get; set; }
+
+    /// <summary>An http:// or https:// URL of the image.</summary>
+    [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = UriSet)]
+    [Alias("Url")]
+    [ValidateNotNull]
+    public Uri? Uri { get; set; }
+
+    /// <summary>HTTP basic-auth credentials for -Uri.</summary>
+    [Parameter(ParameterSetName = UriSet)]
+    [Credential]
+    public PSCredential? Credential { get; set; }
+
+    /// <summary>A PEM file of CA certificates to trust for -Uri instead of the system's (like CDI's certConfigMap).</summary>
+    [Parameter(ParameterSetName = UriSet)]
+    [ValidateNotNullOrEmpty]
+    public string? CertificateFile { get; set; }
+
+    /// <summary>Accept any server certificate for -Uri (with a warning).</summary>
+    [Parameter(ParameterSetName = UriSet)]
+    public SwitchParameter SkipCertificateCheck { get; set; }
+
+    /// <summary>Extra HTTP request headers for -Uri.</summary>
+    [Parameter(ParameterSetName = UriSet)]
+    [ValidateNotNull]
+    public IDictionary? Header { get; set; }
+
+    /// <summary>The locations this record names; a path that matches nothing is written as an error and skipped.</summary>
+    protected IEnumerable<ImageLocation> ResolveLocations()
+    {
+        if (ParameterSetName == UriSet)
+        {
+            if (Uri!.Scheme is not ("http" or "https"))
+            {
+                WriteError(new ErrorRecord(new ArgumentException($"'{Uri}' is not an http:// or https:// URL."), "UnsupportedUriScheme", ErrorCategory.InvalidArgument, Uri));
+                yield break;
+            }
+
+            if (SkipCertificateCheck)
+            {
+                WriteWarning($"The certificate of {Uri.Host} is not verified (-SkipCertificateCheck): anyone on the way can read or change the image.");
+            }
+
+            yield return ImageLocation.Url(Uri, HttpOptions());
+            yield break;
+        }
+
+        var literal = ParameterSetName == LiteralPathSet;
+        foreach (var path in (literal ? LiteralPath : Path) ?? [])
+        {
+            var files = new List<string>();
+            try
+            {
+                if (literal)
+                {
+                    files.Add(GetUnresolvedProviderPathFromPSPath(path));
+                }
+                else
+                {
+                    files.AddRange(GetResolvedProviderPathFromPSPath(path, out var provider));
+                    if (provider.Name != "FileSystem")
+                    {
+                        throw new ArgumentException($"'{path}' is not a file system path.");
+                    }
+                }
+            }
+            catch (Exception e) when (e is ItemNotFoundException or ArgumentException or System.Management.Automation.DriveNotFoundException)
+            {
+                WriteError(new ErrorRecord(e, "PathNotFound", ErrorCategory.ObjectNotFound, path));
+                continue;
+            }
+
+            foreach (var file in files)
+            {
+                if (!File.Exists(file))
+                {
+                    WriteError(new ErrorRecord(new FileNotFoundException($"No image file '{file}'.", file), Directory.Exists(file) ? "PathIsDirectory" : "PathNotFound", ErrorCategory.ObjectNotFound, file));
+                    continue;
+                }
+
+                yield return ImageLocation.File(file);
+            }
+        }
+    }
+
+    private HttpSourceOptions HttpOptions()
+    {
+        var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        if (Header is not null)
+        {
+            foreach (DictionaryEntry entry in Header)
+            {
+                headers[entry.Key.ToString()!] = entry.Value?.ToString() ?? string.Empty;
+            }
+        }
+
+        return new HttpSourceOptions
+        {
+            Credential = Credential is null ? null : new NetworkCredential(Credential.UserName, Credential.Password),
+            CertificateAuthorityFile = CertificateFile is null ? null : GetUnresolvedProviderPathFromPSPath(CertificateFile),
+            SkipCertificateCheck = SkipCertificateCheck,
+            Headers = headers,
+        };
+    }
+}

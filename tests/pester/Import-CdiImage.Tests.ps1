@@ -1,0 +1,220 @@
+BeforeAll {
+    Import-Module $env:CDITOOLS_MODULE -Force
+
+    function New-TestQcow2([string] $Path, [string] $Size = '64M') {
+        & qemu-img create -q -f qcow2 $Path $Size
+        & qemu-io -f qcow2 -c 'write -P 0x61 0 3M' -c 'write -z 8M 1M' -c 'write -P 0x62 40M 2M' $Path | Out-Null
+        if ($LASTEXITCODE) { throw "qemu-io failed for $Path" }
+    }
+
+    function Get-QemuRawHash([string] $Image) {
+        $raw = "$Image.qemu.raw"
+        & qemu-img convert -O raw $Image $raw
+        try { (Get-FileHash $raw -Algorithm SHA256).Hash } finally { Remove-Item $raw }
+    }
+}
+
+Describe 'Import-CdiImage to a local file' {
+    BeforeEach {
+        $work = Join-Path $TestDrive ([guid]::NewGuid())
+        New-Item -ItemType Directory $work | Out-Null
+        $qcow2 = Join-Path $work 'disk.qcow2'
+        New-TestQcow2 $qcow2
+    }
+
+    It 'converts a qcow2 to a raw disk byte-identical to qemu-img, sparse' {
+        $result = Import-CdiImage -Path $qcow2 -DestinationPath (Join-Path $work 'disk.raw') -PassThru
+
+        $result | Should -BeOfType ([CdiTools.CdiImportResult])
+        (Get-FileHash (Join-Path $work 'disk.raw') -Algorithm SHA256).Hash | Should -Be (Get-QemuRawHash $qcow2)
+        $result.VirtualSize | Should -Be 64MB
+        $result.FormatChain | Should -Be @('qcow2')
+        $result.AllocatedBytes | Should -BeLessThan 8MB
+        $result.ScratchBytes | Should -Be 0
+    }
+
+    It 'takes files from Get-ChildItem and names each NAME.raw in a destination folder' {
+        & xz -k -T1 -0 $qcow2
+        & zstd -q -k $qcow2
+        $out = New-Item -ItemType Directory (Join-Path $work 'out')
+
+        $results = Get-ChildItem (Join-Path $work 'disk.qcow2.*') | Import-CdiImage -DestinationPath $out -PassThru -Force
+
+        $results | Should -HaveCount 2
+        (Get-ChildItem $out).Name | Should -Be @('disk.raw')
+        ($results.FormatChain | Where-Object { $_ -like 'xz*' }) | Should -Match 'liblzma'
+    }
+
+    It 'computes the destination per input from a delay-bind script block' {
+        Copy-Item $qcow2 (Join-Path $work 'second.qcow2')
+
+        Get-ChildItem (Join-Path $work '*.qcow2') | Import-CdiImage -DestinationPath { Join-Path $work "$($_.BaseName)-converted.img" }
+
+        (Get-ChildItem (Join-Path $work '*-converted.img')).Name | Sort-Object | Should -Be @('disk-converted.img', 'second-converted.img')
+    }
+
+    It 'changes nothing with -WhatIf' {
+        Import-CdiImage -Path $qcow2 -DestinationPath (Join-Path $work 'disk.raw') -WhatIf
+
+        Join-Path $work 'disk.raw' | Should -Not -Exist
+    }
+
+    It 'refuses to overwrite without -Force, with DestinationExists, and overwrites with it' {
+        $destination = Join-Path $work 'disk.raw'
+        Set-Content $destination 'keep me'
+
+        Import-CdiImage -Path $qcow2 -DestinationPath $destination -ErrorVariable failed -ErrorAction SilentlyContinue
+        $failed[0].FullyQualifiedErrorId | Should -Be 'DestinationExists,CdiTools.Commands.ImportCdiImageCommand'
+        $failed[0].CategoryInfo.Category | Should -Be 'ResourceExists'
+        Get-Content $destination | Should -Be 'keep me'
+
+        Import-CdiImage -Path $qcow2 -DestinationPath $destination -Force
+        (Get-Item $destination).Length | Should -Be 64MB
+    }
+
+    It 'checks -Checksum as it streams and leaves nothing when it does not match' {
+        $sha = (Get-FileHash $qcow2 -Algorithm SHA256).Hash
+
+        Import-CdiImage -Path $qcow2 -DestinationPath (Join-Path $work 'good.raw') -Checksum "sha256:$sha"
+        Import-CdiImage -Path $qcow2 -DestinationPath (Join-Path $work 'bad.raw') -Checksum ('0' * 64) -ErrorVariable failed -ErrorAction SilentlyContinue
+
+        Join-Path $work 'good.raw' | Should -Exist
+        $failed[0].FullyQualifiedErrorId | Should -Be 'ChecksumMismatch,CdiTools.Commands.ImportCdiImageCommand'
+        $failed[0].CategoryInfo.Category | Should -Be 'InvalidResult'
+        (Get-ChildItem $work -Force).Name | Should -Not -Contain 'bad.raw'
+        (Get-ChildItem $work -Force).Name | Where-Object { $_ -like '*.partial' } | Should -BeNullOrEmpty
+    }
+
+    It 'reports a damaged image with its stable error id and goes on with the next file' {
+        $broken = Join-Path $work 'broken.qcow2'
+        $bytes = [IO.File]::ReadAllBytes($qcow2)
+        $bytes[20] = 0; $bytes[21] = 0; $bytes[22] = 0; $bytes[23] = 30
+        [IO.File]::WriteAllBytes($broken, $bytes)
+
+        $results = Import-CdiImage -Path $broken, $qcow2 -DestinationPath $work -ErrorAction SilentlyContinue -ErrorVariable failed -PassThru
+
+        $failed[0].FullyQualifiedErrorId | Should -Be 'Qcow2ClusterBitsOutOfRange,CdiTools.Commands.ImportCdiImageCommand'
+        $failed[0].CategoryInfo.Category | Should -Be 'InvalidData'
+        $failed[0].Exception.Message | Should -Match 'cluster_bits 30'
+        $results | Should -HaveCount 1
+        Join-Path $work 'broken.raw' | Should -Not -Exist
+    }
+
+    It 'refuses a backing file by name with a NotImplemented category' {
+        $overlay = Join-Path $work 'overlay.qcow2'
+        & qemu-img create -q -f qcow2 -b $qcow2 -F qcow2 $overlay
+
+        Import-CdiImage -Path $overlay -DestinationPath $work -ErrorVariable failed -ErrorAction SilentlyContinue
+
+        $failed[0].FullyQualifiedErrorId | Should -Be 'Qcow2BackingFileNotSupported,CdiTools.Commands.ImportCdiImageCommand'
+        $failed[0].CategoryInfo.Category | Should -Be 'NotImplemented'
+        $failed[0].Exception.Message | Should -Match ([regex]::Escape($qcow2))
+    }
+
+    It 'writes PathNotFound for a path that matches nothing' {
+        Import-CdiImage -Path (Join-Path $work 'missing.qcow2') -DestinationPath $work -ErrorVariable failed -ErrorAction SilentlyContinue
+
+        $failed[0].FullyQualifiedErrorId | Should -Be 'PathNotFound,CdiTools.Commands.ImportCdiImageCommand'
+    }
+
+    It 'reports progress with bytes and a Completed record' {
+        $records = [System.Collections.Generic.List[object]]::new()
+        $ps = [powershell]::Create()
+        $null = $ps.AddCommand('Import-Module').AddParameter('Name', $env:CDITOOLS_MODULE).AddStatement()
+        $null = $ps.AddCommand('Import-CdiImage').AddParameter('Path', $qcow2).AddParameter('DestinationPath', (Join-Path $work 'p.raw'))
+        $ps.Streams.Progress.add_DataAdded({ param($sender, $e) $records.Add($sender[$e.Index]) }.GetNewClosure())
+        $null = $ps.Invoke()
+        $ps.Dispose()
+
+        $records.Count | Should -BeGreaterOrEqual 2
+        $records[-1].RecordType | Should -Be 'Completed'
+        ($records | Where-Object RecordType -EQ 'Processing')[0].StatusDescription | Should -Match 'MiB|KiB|B of 64 MiB'
+    }
+
+    It 'stops within seconds on Ctrl+C and leaves nothing behind' {
+        # 1 GiB of data that is neither zero nor repeated, written fast: one random MiB, varied per MiB.
+        $big = Join-Path $work 'big.raw'
+        $block = [byte[]]::new(1MB)
+        [Random]::new(7).NextBytes($block)
+        $file = [IO.File]::Create($big)
+        try { for ($i = 0; $i -lt 1024; $i++) { $block[0] = $i % 256; $block[1] = [math]::Floor($i / 256); $file.Write($block, 0, $block.Length) } } finally { $file.Dispose() }
+        $ps = [powershell]::Create()
+        $null = $ps.AddCommand('Import-Module').AddParameter('Name', $env:CDITOOLS_MODULE).AddStatement()
+        $null = $ps.AddCommand('Import-CdiImage').AddParameter('Path', $big).AddParameter('DestinationPath', (Join-Path $work 'copy.raw'))
+        $async = $ps.BeginInvoke()
+        $deadline = [DateTime]::UtcNow.AddSeconds(20)
+        while (-not (Get-ChildItem $work -Force -Filter '*.partial') -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 20 }
+        Get-ChildItem $work -Force -Filter '*.partial' | Should -Not -BeNullOrEmpty -Because 'the conversion must have started'
+
+        $clock = [Diagnostics.Stopwatch]::StartNew()
+        $ps.Stop()
+        $clock.Stop()
+        $ps.Dispose()
+
+        $clock.Elapsed.TotalSeconds | Should -BeLessThan 2
+        (Get-ChildItem $work -Force).Name | Sort-Object | Should -Be @('big.raw', 'disk.qcow2')
+    }
+}
+
+Describe 'Get-CdiImageInfo' {
+    BeforeAll {
+        $work = Join-Path $TestDrive 'info'
+        New-Item -ItemType Directory $work | Out-Null
+        $qcow2 = Join-Path $work 'disk.qcow2'
+        New-TestQcow2 $qcow2 '1G'
+    }
+
+    It 'reports format, virtual size, cluster size and the PVC sizes CDI needs' {
+        $info = Get-CdiImageInfo -Path $qcow2
+
+        $info | Should -BeOfType ([CdiTools.CdiImageInfo])
+        $info.Format | Should -Be 'qcow2'
+        $info.VirtualSize | Should -Be 1GB
+        $info.ClusterSize | Should -Be 65536
+        $info.Version | Should -Be 3
+        $info.FileSize | Should -Be (Get-Item $qcow2).Length
+        $info.SizeMeasured | Should -BeFalse
+        $info.FilesystemPvcSize | Should -Be ([long][math]::Ceiling(1GB * 1.06))
+        $info.FilesystemPvcQuantity | Should -Be '1086Mi'
+        $info.BlockPvcSize | Should -Be 1GB
+        $info.BlockPvcQuantity | Should -Be '1Gi'
+    }
+
+    It 'reads the size from a compressed qcow2 header without decoding it all' {
+        & xz -k -T1 -0 $qcow2
+
+        $info = Get-CdiImageInfo -LiteralPath "$qcow2.xz"
+
+        $info.VirtualSize | Should -Be 1GB
+        $info.SizeMeasured | Should -BeFalse
+        $info.FormatChain[0] | Should -Match '^xz \(liblzma'
+    }
+
+    It 'measures a compressed raw image by decoding it, and uses a given filesystem overhead' {
+        $raw = Join-Path $work 'small.raw'
+        & head -c 3000000 /dev/urandom > $raw
+        & gzip -k $raw
+
+        $info = Get-CdiImageInfo -Path "$raw.gz" -FilesystemOverhead 0.1
+
+        $info.VirtualSize | Should -Be 3000320
+        $info.SizeMeasured | Should -BeTrue
+        $info.FilesystemPvcSize | Should -Be ([long][math]::Ceiling(3MB * 1.1))
+    }
+
+    It 'names a backing file instead of refusing the image' {
+        $overlay = Join-Path $work 'overlay.qcow2'
+        & qemu-img create -q -f qcow2 -b $qcow2 -F qcow2 $overlay
+
+        (Get-CdiImageInfo -Path $overlay).BackingFile | Should -Be $qcow2
+    }
+
+    It 'shows a table for several images and a readable list for one' {
+        $table = Get-CdiImageInfo -Path $qcow2 | Out-String -Width 200
+        $list = Get-CdiImageInfo -Path $qcow2 | Format-List | Out-String -Width 200
+
+        $table | Should -Match 'disk\.qcow2\s+qcow2\s+1 GiB'
+        $table | Should -Match '1086Mi\s+1Gi'
+        $list | Should -Match 'PvcSizeFilesystem : 1086Mi \(1,138,166,334 bytes: rounded to 1 MiB, plus 6% filesystem overhead\)'
+    }
+}
