@@ -218,3 +218,19 @@ Describe 'Get-CdiImageInfo' {
         $list | Should -Match 'PvcSizeFilesystem : 1086Mi \(1,138,166,334 bytes: rounded to 1 MiB, plus 6% filesystem overhead\)'
     }
 }
+
+Describe 'The demo sample image' {
+    It 'converts byte-identically to qemu-img, with no scratch bytes' {
+        $sample = Join-Path $PSScriptRoot '../../tools/sample/demo-disk.qcow2.xz'
+        $work = Join-Path $TestDrive 'demo'
+        New-Item -ItemType Directory $work | Out-Null
+        & xz -dc $sample > (Join-Path $work 'demo.qcow2')
+
+        $result = Import-CdiImage -Path $sample -DestinationPath $work -PassThru
+
+        $result.Destination | Should -Be (Join-Path $work 'demo-disk.raw')
+        (Get-FileHash $result.Destination -Algorithm SHA256).Hash | Should -Be (Get-QemuRawHash (Join-Path $work 'demo.qcow2'))
+        $result.ScratchBytes | Should -Be 0
+        $result.VirtualSize | Should -Be 2GB
+    }
+}
