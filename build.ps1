@@ -36,6 +36,18 @@ $ModuleDir = Join-Path $Out "CdiTools/$ModuleVersion"
 $ModuleManifest = Join-Path $ModuleDir 'CdiTools.psd1'
 $ToolPackages = Join-Path $Root 'tools/PowerShellPackages.csproj'
 
+# Commands the tests call, with the Debian package that provides each: qemu-img is the oracle
+# for conversions, the others make wrapped fixtures.
+$TestCommands = [ordered]@{
+    'qemu-img' = 'qemu-utils'
+    'qemu-io'  = 'qemu-utils'
+    'xz'       = 'xz-utils'
+    'zstd'     = 'zstd'
+    'gzip'     = 'gzip'
+    'bzip2'    = 'bzip2'
+    'tar'      = 'tar'
+}
+
 function Invoke-Native {
     # Runs a native command and turns a non-zero exit code into an error.
     param([Parameter(Mandatory)] [string] $Command, [string[]] $Arguments = @())
@@ -120,7 +132,25 @@ function Get-TrxCount {
     [pscustomobject]@{ Files = $files.Count; Passed = $passed; Failed = $failed }
 }
 
+function Install-TestPrerequisites {
+    # Installs what the tests need when it is missing, so the README's test command works on a
+    # machine that has only the .NET SDK.
+    $missing = @($TestCommands.Keys | Where-Object { -not (Get-Command $_ -CommandType Application -ErrorAction SilentlyContinue) })
+    if ($missing.Count -eq 0) { return }
+    $packages = @($missing | ForEach-Object { $TestCommands[$_] } | Select-Object -Unique)
+    if (-not (Get-Command apt-get -CommandType Application -ErrorAction SilentlyContinue)) {
+        throw "The tests need $($missing -join ', ') (packages: $($packages -join ', ')); install them and run again."
+    }
+
+    Write-Host "Installing $($packages -join ', ') for the tests" -ForegroundColor Cyan
+    $apt = @(if ((& id -u) -eq '0') { 'apt-get' } else { 'sudo'; 'apt-get' })
+    $env:DEBIAN_FRONTEND = 'noninteractive'
+    Invoke-Native $apt[0] (@($apt | Select-Object -Skip 1) + @('update', '-qq'))
+    Invoke-Native $apt[0] (@($apt | Select-Object -Skip 1) + @('install', '-y', '-qq') + $packages)
+}
+
 function Invoke-Test {
+    Install-TestPrerequisites
     Invoke-Package
     $results = Join-Path $Out 'test-results'
     if (Test-Path $results) { Remove-Item $results -Recurse -Force }
