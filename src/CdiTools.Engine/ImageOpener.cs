@@ -93,9 +93,11 @@ public static class ImageOpener
                         break;
                     case LayerKind.Qcow2:
                         chain.Add("qcow2");
+                        input = ReadAhead(input, depth);
                         return new OpenedImage(OpenQcow2(input, head, options), chain, input.Random is not null, inputLength, bytesRead, tarMember);
                     case LayerKind.Raw:
                         chain.Add("raw");
+                        input = ReadAhead(input, depth);
                         return new OpenedImage(new RawDriver(input), chain, input.Random is not null, inputLength, bytesRead, tarMember);
                     default:
                         throw new ImageException(
@@ -110,6 +112,11 @@ public static class ImageOpener
             throw;
         }
     }
+
+    // Behind one or more wrappers the format layer is a forward stream that decoders fill: they
+    // get a thread of their own, so the driver's work overlaps theirs.
+    private static LayerInput ReadAhead(LayerInput input, int depth) =>
+        depth > 0 && input.Forward is { } stream ? LayerInput.FromStream(new ReadAheadStream(stream), input.Length) : input;
 
     private static IImageDriver OpenQcow2(LayerInput input, byte[] head, ImageOpenOptions options)
     {
