@@ -3,8 +3,11 @@ namespace CdiTools.Engine;
 /// <summary>How to open an image: decoders, limits, and where data may spill.</summary>
 public sealed record ImageOpenOptions
 {
-    /// <summary>Use the system's liblzma for xz layers where it loads.</summary>
-    public bool PreferNativeXz { get; init; } = true;
+    /// <summary>
+    /// Decode with the system's liblzma, zlib and libzstd where they load (faster; zlib and libzstd
+    /// also tell a truncated stream from a finished one); false uses the managed decoders only.
+    /// </summary>
+    public bool PreferNativeDecoders { get; init; } = true;
 
     /// <summary>
     /// Memory a forward-only qcow2 reader may hold for data that arrives before the table that

@@ -78,12 +78,12 @@ public static class ImageOpener
                 switch (kind)
                 {
                     case LayerKind.Gzip:
-                        chain.Add($"gzip ({GzipLayer.DecoderName})");
-                        input = LayerInput.FromStream(GzipLayer.Open(input.OpenStream()));
+                        chain.Add($"gzip ({GzipLayer.DecoderName(options.PreferNativeDecoders)})");
+                        input = LayerInput.FromStream(GzipLayer.Open(input.OpenStream(), options.PreferNativeDecoders));
                         break;
                     case LayerKind.Zstd:
-                        chain.Add("zstd");
-                        input = LayerInput.FromStream(ZstdLayer.Open(input.OpenStream()));
+                        chain.Add($"zstd ({ZstdLayer.DecoderName(options.PreferNativeDecoders)})");
+                        input = LayerInput.FromStream(ZstdLayer.Open(input.OpenStream(), options.PreferNativeDecoders));
                         break;
                     case LayerKind.Xz:
                         input = OpenXz(input, options, chain);
@@ -125,7 +125,7 @@ public static class ImageOpener
             var clusterSize = Qcow2Header.RequiredLength(head);
             var cluster0 = new byte[clusterSize];
             var read = random.ReadAt(0, cluster0);
-            return new Qcow2RandomDriver(random, Qcow2Header.Parse(cluster0.AsSpan(0, read), random.Length));
+            return new Qcow2RandomDriver(random, Qcow2Header.Parse(cluster0.AsSpan(0, read), random.Length), options.PreferNativeDecoders);
         }
 
         return new Qcow2StreamDriver(input.Forward!, input.Length, options);
@@ -133,7 +133,7 @@ public static class ImageOpener
 
     private static LayerInput OpenXz(LayerInput input, ImageOpenOptions options, List<string> chain)
     {
-        var stream = Layers.Xz.XzLayer.Open(input.OpenStream(), options.PreferNativeXz, out var decoder);
+        var stream = Layers.Xz.XzLayer.Open(input.OpenStream(), options.PreferNativeDecoders, out var decoder);
         chain.Add($"xz ({decoder})");
         return LayerInput.FromStream(stream);
     }

@@ -61,7 +61,7 @@ public sealed class Qcow2OracleTests(MixedDisk disk) : IClassFixture<MixedDisk>
 
         Assert.Equal(qemu.Sha256, result.Sha256);
         Assert.False(result.RandomAccess);
-        Assert.True(ExternalTool.AllocatedBytes(work.File("ours.raw")) <= qemu.Allocated);
+        Assert.True(ExternalTool.AllocatedBytes(work.File("ours.raw")) <= qemu.Allocated, $"ours {ExternalTool.AllocatedBytes(work.File("ours.raw"))} > qemu {qemu.Allocated}, sink {result.AllocatedBytes}");
         Assert.Equal(new FileInfo(image).Length, result.BytesRead);
     }
 

@@ -89,6 +89,26 @@ public sealed class RawAndWrapperTests(MixedDisk disk) : IClassFixture<MixedDisk
         Assert.Equal(0, result.ScratchBytes);
     }
 
+    [Theory]
+    [InlineData("gzip -c", "gzip (System.IO.Compression)", "deflate")]
+    [InlineData("zstd -q -c", "zstd (ZstdSharp)", "zstd")]
+    [InlineData("xz -c -T1 -1", "xz (managed)", "deflate")]
+    public void The_managed_decoders_give_the_same_disk_as_the_native_ones(string compress, string layer, string variant)
+    {
+        using var work = new TemporaryDirectory();
+        var qcow2 = Qcow2Variants.Make(variant, disk.Path, work);
+        var wrapped = qcow2 + ".z";
+        ExternalTool.Shell($"{compress} '{qcow2}' > '{wrapped}'");
+        var managed = new ImageOpenOptions { PreferNativeDecoders = false };
+
+        var forward = Run.Checked(Run.FileToFile, wrapped, work.File("forward.raw"), managed);
+        var random = Run.Checked(Run.FileToFile, qcow2, work.File("random.raw"), managed);
+
+        Assert.Equal([layer, "qcow2"], forward.FormatChain);
+        Assert.Equal(disk.Sha256, forward.Sha256);
+        Assert.Equal(disk.Sha256, random.Sha256);
+    }
+
     [Fact]
     public void A_qcow2_in_a_gzip_in_a_tar_converts()
     {

@@ -37,6 +37,10 @@ public static class ExternalTool
     /// <summary>Runs a shell pipeline (for `xz -c a > b` and the like).</summary>
     public static string Shell(string command) => Run("/bin/sh", "-c", command);
 
-    /// <summary>Blocks a file uses on disk (st_blocks × 512), as du counts them.</summary>
-    public static long AllocatedBytes(string path) => long.Parse(Run("stat", "-c", "%b", path).Trim()) * 512;
+    /// <summary>
+    /// The bytes of a file that hold data, summed over its data extents (SEEK_DATA/SEEK_HOLE). Unlike
+    /// st_blocks this does not move with the filesystem's speculative preallocation or writeback
+    /// timing, so two files written the same way compare the same.
+    /// </summary>
+    public static long AllocatedBytes(string path) => SparseFiles.DataBytes(path);
 }

@@ -11,10 +11,9 @@ namespace CdiTools.Engine.Formats.Qcow2;
 /// </summary>
 internal abstract class Qcow2Decompressor : IDisposable
 {
-    public static Qcow2Decompressor Create(int compressionType) =>
-        compressionType == 1 ? new ZstdClusterDecompressor()
-        : Native.Zlib.IsAvailable ? new ZlibClusterDecompressor()
-        : new DeflateClusterDecompressor();
+    public static Qcow2Decompressor Create(int compressionType, bool preferNative) => compressionType == 1
+        ? preferNative && Native.LibZstd.IsAvailable ? new NativeZstdClusterDecompressor() : new ZstdClusterDecompressor()
+        : preferNative && Native.Zlib.IsAvailable ? new ZlibClusterDecompressor() : new DeflateClusterDecompressor();
 
     /// <summary>Fills <paramref name="output"/> (one cluster) from <paramref name="input"/>; throws Qcow2CompressedClusterCorrupt otherwise.</summary>
     public abstract void Decompress(byte[] input, int inputOffset, int inputLength, Span<byte> output, long hostOffset);
@@ -71,6 +70,39 @@ internal abstract class Qcow2Decompressor : IDisposable
                 throw Corrupt(hostOffset, e.Message, e);
             }
         }
+    }
+
+    // qemu decodes with ZSTD_decompressStream until the cluster is full (qcow2-threads.c); the
+    // input may hold several frames.
+    private sealed class NativeZstdClusterDecompressor : Qcow2Decompressor
+    {
+        private readonly Native.ZstdDecoder decoder = new();
+
+        public override void Decompress(byte[] input, int inputOffset, int inputLength, Span<byte> output, long hostOffset)
+        {
+            decoder.Reset();
+            var source = input.AsSpan(inputOffset, inputLength);
+            var total = 0;
+            try
+            {
+                while (total < output.Length)
+                {
+                    decoder.Decompress(source, output[total..], out var consumed, out var produced);
+                    source = source[consumed..];
+                    total += produced;
+                    if (consumed == 0 && produced == 0)
+                    {
+                        throw Corrupt(hostOffset, $"only {total} of {output.Length} bytes");
+                    }
+                }
+            }
+            catch (Native.ZstdDecodeException e)
+            {
+                throw Corrupt(hostOffset, e.Message, e);
+            }
+        }
+
+        public override void Dispose() => decoder.Dispose();
     }
 
     private sealed class ZstdClusterDecompressor : Qcow2Decompressor

@@ -19,11 +19,13 @@ internal sealed class Qcow2RandomDriver : IImageDriver
     private readonly IRandomAccessSource source;
     private readonly Qcow2Header header;
     private readonly Qcow2Mapping mapping;
+    private readonly bool preferNativeDecoders;
 
-    public Qcow2RandomDriver(IRandomAccessSource source, Qcow2Header header)
+    public Qcow2RandomDriver(IRandomAccessSource source, Qcow2Header header, bool preferNativeDecoders)
     {
         this.source = source;
         this.header = header;
+        this.preferNativeDecoders = preferNativeDecoders;
         mapping = new Qcow2Mapping(header, source.Length);
         Details = Qcow2Driver.DescribeDetails(header, source.Length);
     }
@@ -43,7 +45,7 @@ internal sealed class Qcow2RandomDriver : IImageDriver
         var l1 = ReadExactly(header.L1TableOffset, checked(header.L1Size * 8), "the L1 table");
         var l2 = new byte[clusterSize];
         var loadedL2 = -1L;
-        using var decompressors = new DecompressorPool(header.CompressionType);
+        using var decompressors = new DecompressorPool(header.CompressionType, preferNativeDecoders);
 
         for (long cluster = 0; cluster < guestClusters;)
         {
@@ -227,11 +229,11 @@ internal sealed class Qcow2RandomDriver : IImageDriver
     }
 
     /// <summary>Decompressors for the worker threads, reused from batch to batch.</summary>
-    private sealed class DecompressorPool(int compressionType) : IDisposable
+    private sealed class DecompressorPool(int compressionType, bool preferNative) : IDisposable
     {
         private readonly ConcurrentBag<Qcow2Decompressor> idle = [];
 
-        public Qcow2Decompressor Rent() => idle.TryTake(out var decompressor) ? decompressor : Qcow2Decompressor.Create(compressionType);
+        public Qcow2Decompressor Rent() => idle.TryTake(out var decompressor) ? decompressor : Qcow2Decompressor.Create(compressionType, preferNative);
 
         public void Return(Qcow2Decompressor decompressor) => idle.Add(decompressor);
 

@@ -18,6 +18,7 @@ internal sealed class Qcow2StreamDriver : IImageDriver
     private readonly Qcow2Mapping mapping;
     private readonly ClusterStore store;
     private readonly int clusterSize;
+    private readonly bool preferNativeDecoders;
     private readonly long guestClusters;
 
     // Host clusters that are metadata we never need: the header, refcount table and blocks, L1, L2 read.
@@ -56,6 +57,7 @@ internal sealed class Qcow2StreamDriver : IImageDriver
     public Qcow2StreamDriver(Stream stream, long? fileLength, ImageOpenOptions options)
     {
         this.stream = stream;
+        preferNativeDecoders = options.PreferNativeDecoders;
         var head = new byte[32];
         var headLength = ReadFull(head);
         if (headLength < head.Length)
@@ -90,7 +92,7 @@ internal sealed class Qcow2StreamDriver : IImageDriver
     public void Convert(RawOutput output, CancellationToken cancellationToken)
     {
         header.RefuseUnsupported();
-        using var decompressor = Qcow2Decompressor.Create(header.CompressionType);
+        using var decompressor = Qcow2Decompressor.Create(header.CompressionType, preferNativeDecoders);
         while (emitCluster < guestClusters)
         {
             cancellationToken.ThrowIfCancellationRequested();

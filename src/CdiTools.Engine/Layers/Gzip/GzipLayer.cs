@@ -11,9 +11,9 @@ namespace CdiTools.Engine.Layers.Gzip;
 public static class GzipLayer
 {
     /// <summary>The decoder <see cref="Open"/> uses: "zlib 1.2.13" or "System.IO.Compression".</summary>
-    public static string DecoderName => Zlib.IsAvailable ? $"zlib {Zlib.Version}" : "System.IO.Compression";
+    public static string DecoderName(bool preferNative = true) => preferNative && Zlib.IsAvailable ? $"zlib {Zlib.Version}" : "System.IO.Compression";
 
-    public static Stream Open(Stream compressed) => Zlib.IsAvailable
+    public static Stream Open(Stream compressed, bool preferNative = true) => preferNative && Zlib.IsAvailable
         ? new ZlibGzipStream(compressed)
         : new ErrorTranslatingStream(new GZipStream(compressed, CompressionMode.Decompress, leaveOpen: false), "Gzip");
 }
