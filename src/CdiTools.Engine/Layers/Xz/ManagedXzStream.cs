@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using SharpCompress.Compressors.Xz;
+using Crc32 = System.IO.Hashing.Crc32;
 
 namespace CdiTools.Engine.Layers.Xz;
 
@@ -161,7 +162,7 @@ internal sealed class ManagedXzStream : XzReadStream
                 : Corrupt("The bytes after an .xz stream are neither stream padding nor another .xz stream.");
         }
 
-        if (XzCrc32.Compute(header.Slice(6, 2)) != BinaryPrimitives.ReadUInt32LittleEndian(header.Slice(8, 4)))
+        if (Crc32.HashToUInt32(header.Slice(6, 2)) != BinaryPrimitives.ReadUInt32LittleEndian(header.Slice(8, 4)))
         {
             throw Corrupt("The .xz stream header's CRC32 does not match.");
         }
@@ -209,7 +210,7 @@ internal sealed class ManagedXzStream : XzReadStream
 
         var header = input.Buffered[..headerSize];
         var fields = header[..^4];
-        if (XzCrc32.Compute(fields) != BinaryPrimitives.ReadUInt32LittleEndian(header[^4..]))
+        if (Crc32.HashToUInt32(fields) != BinaryPrimitives.ReadUInt32LittleEndian(header[^4..]))
         {
             throw Corrupt("A block header's CRC32 does not match.");
         }
@@ -327,8 +328,9 @@ internal sealed class ManagedXzStream : XzReadStream
     private void ReadIndexAndFooter()
     {
         var indexStart = input.Offset;
-        var crc = XzCrc32.Update(XzCrc32.Initial, [input.Next()]);
-        var records = ReadIndexVli(ref crc);
+        var crc = new Crc32();
+        crc.Append([input.Next()]);
+        var records = ReadIndexVli(crc);
         if (records != blockCount)
         {
             throw Corrupt($"The .xz index lists {records:N0} blocks where the stream has {blockCount:N0}.");
@@ -336,8 +338,8 @@ internal sealed class ManagedXzStream : XzReadStream
 
         for (ulong i = 0; i < records; i++)
         {
-            var unpadded = ReadIndexVli(ref crc);
-            var uncompressed = ReadIndexVli(ref crc);
+            var unpadded = ReadIndexVli(crc);
+            var uncompressed = ReadIndexVli(crc);
             if (unpadded < 5 || unpadded > MaxUnpaddedSize)
             {
                 throw Corrupt("An .xz index record has an impossible block size.");
@@ -354,7 +356,7 @@ internal sealed class ManagedXzStream : XzReadStream
                 throw Corrupt("The .xz index padding is not zero.");
             }
 
-            crc = XzCrc32.Update(crc, [padding]);
+            crc.Append([padding]);
         }
 
         if (!input.Fill(4))
@@ -362,7 +364,7 @@ internal sealed class ManagedXzStream : XzReadStream
             throw input.Truncated();
         }
 
-        if (XzCrc32.Final(crc) != BinaryPrimitives.ReadUInt32LittleEndian(input.Buffered))
+        if (crc.GetCurrentHashAsUInt32() != BinaryPrimitives.ReadUInt32LittleEndian(input.Buffered))
         {
             throw Corrupt("The .xz index's CRC32 does not match.");
         }
@@ -385,7 +387,7 @@ internal sealed class ManagedXzStream : XzReadStream
             throw Corrupt("The .xz stream footer's magic bytes are missing.");
         }
 
-        if (XzCrc32.Compute(footer.Slice(4, 6)) != BinaryPrimitives.ReadUInt32LittleEndian(footer))
+        if (Crc32.HashToUInt32(footer.Slice(4, 6)) != BinaryPrimitives.ReadUInt32LittleEndian(footer))
         {
             throw Corrupt("The .xz stream footer's CRC32 does not match.");
         }
@@ -432,13 +434,13 @@ internal sealed class ManagedXzStream : XzReadStream
     }
 
     /// <summary>An xz variable-length integer from the index, fed into the index's CRC32 as it is read.</summary>
-    private ulong ReadIndexVli(ref uint crc)
+    private ulong ReadIndexVli(Crc32 crc)
     {
         ulong value = 0;
         for (var i = 0; i < 9; i++)
         {
             var b = input.Next();
-            crc = XzCrc32.Update(crc, [b]);
+            crc.Append([b]);
             value |= (ulong)(b & 0x7F) << (7 * i);
             if ((b & 0x80) == 0)
             {
