@@ -18,6 +18,9 @@ internal sealed class RawOutput : IDisposable
 
     internal const int BufferSize = 4 << 20;
 
+    // Zero runs at least this long skip the staging buffers and go to the writer as a run.
+    private const int ZeroRunThreshold = 256 << 10;
+
     private static readonly byte[] ZeroBlock = new byte[1 << 20];
 
     private readonly IRawSink sink;
@@ -30,6 +33,7 @@ internal sealed class RawOutput : IDisposable
     private byte[] buffer;
     private int fill;
     private long position;
+    private long pendingZeros;
     private volatile Exception? writerFailure;
     private bool finished;
 
@@ -50,7 +54,7 @@ internal sealed class RawOutput : IDisposable
     }
 
     /// <summary>Bytes of the disk produced so far.</summary>
-    public long Position => position;
+    public long Position => position + pendingZeros;
 
     /// <summary>The SHA-256 of the disk, lower-case hex, once <see cref="Finish"/> has run with hashing on.</summary>
     public string? Sha256 { get; private set; }
@@ -58,6 +62,7 @@ internal sealed class RawOutput : IDisposable
     /// <summary>A span of at least <paramref name="minimum"/> bytes (at most the buffer size) to decode the next bytes into.</summary>
     public Span<byte> GetSpan(int minimum)
     {
+        FlushZeros();
         if (BufferSize - fill < minimum)
         {
             Ship();
@@ -107,7 +112,45 @@ internal sealed class RawOutput : IDisposable
 
         CheckLimit(count);
 
-        // Top up the partial buffer first: long zero runs then start on a buffer boundary.
+        // Held back until data resumes, so many small runs (zero clusters one by one) become one.
+        pendingZeros += count;
+    }
+
+    private void FlushZeros()
+    {
+        var count = pendingZeros;
+        if (count == 0)
+        {
+            return;
+        }
+
+        pendingZeros = 0;
+        if (count >= ZeroRunThreshold)
+        {
+            // A long run never passes through a buffer: complete the current 4 KiB block, ship
+            // the buffer, and hand the writer the whole blocks as a run.
+            var pad = (int)Math.Min(count, (BlockSize - (position % BlockSize)) % BlockSize);
+            if (fill + pad > BufferSize)
+            {
+                Ship();
+            }
+
+            buffer.AsSpan(fill, pad).Clear();
+            fill += pad;
+            position += pad;
+            count -= pad;
+            Ship();
+            var blocks = count - (count % BlockSize);
+            Enqueue(new Chunk(position, null, 0, blocks));
+            position += blocks;
+            count -= blocks;
+            buffer.AsSpan(0, (int)count).Clear();
+            fill = (int)count;
+            position += count;
+            return;
+        }
+
+        // A short run is cheaper as zeros in the buffer, which the writer turns into holes anyway.
         if (fill > 0)
         {
             var head = (int)Math.Min(count, BufferSize - fill);
@@ -140,6 +183,7 @@ internal sealed class RawOutput : IDisposable
     /// <summary>Flushes everything, waits for the writer, and completes the sink with the disk's length.</summary>
     public void Finish()
     {
+        FlushZeros();
         if (fill > 0)
         {
             Ship();
@@ -171,12 +215,12 @@ internal sealed class RawOutput : IDisposable
 
     private void CheckLimit(long count)
     {
-        if (limit is { } max && position + count > max)
+        if (limit is { } max && Position + count > max)
         {
             throw new ImageException(
                 "OutputBeyondVirtualSize",
                 $"The image produces more than its virtual size of {max:N0} bytes.",
-                position + count);
+                Position + count);
         }
     }
 

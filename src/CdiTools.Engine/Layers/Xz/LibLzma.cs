@@ -43,6 +43,7 @@ internal static unsafe class LibLzma
             : ["liblzma.so.5"];
 
     private static readonly delegate* unmanaged[Cdecl]<LzmaStream*, ulong, uint, int> StreamDecoderFn;
+    private static readonly delegate* unmanaged[Cdecl]<LzmaStream*, LzmaMt*, int> StreamDecoderMtFn;
     private static readonly delegate* unmanaged[Cdecl]<LzmaStream*, int, int> CodeFn;
     private static readonly delegate* unmanaged[Cdecl]<LzmaStream*, void> EndFn;
 
@@ -61,6 +62,13 @@ internal static unsafe class LibLzma
                 && NativeLibrary.TryGetExport(library, "lzma_version_string", out var version))
             {
                 StreamDecoderFn = (delegate* unmanaged[Cdecl]<LzmaStream*, ulong, uint, int>)streamDecoder;
+
+                // Threaded decoding of multi-block files arrived in liblzma 5.4; older ones decode on one thread.
+                if (NativeLibrary.TryGetExport(library, "lzma_stream_decoder_mt", out var threaded))
+                {
+                    StreamDecoderMtFn = (delegate* unmanaged[Cdecl]<LzmaStream*, LzmaMt*, int>)threaded;
+                }
+
                 CodeFn = (delegate* unmanaged[Cdecl]<LzmaStream*, int, int>)code;
                 EndFn = (delegate* unmanaged[Cdecl]<LzmaStream*, void>)end;
                 var versionFn = (delegate* unmanaged[Cdecl]<byte*>)version;
@@ -81,9 +89,41 @@ internal static unsafe class LibLzma
 
     public static int StreamDecoder(LzmaStream* strm, ulong memlimit, uint flags) => StreamDecoderFn(strm, memlimit, flags);
 
+    public static bool HasThreadedDecoder => StreamDecoderMtFn != null;
+
+    public static int StreamDecoderMt(LzmaStream* strm, LzmaMt* options) => StreamDecoderMtFn(strm, options);
+
     public static int Code(LzmaStream* strm, int action) => CodeFn(strm, action);
 
     public static void End(LzmaStream* strm) => EndFn(strm);
+}
+
+/// <summary>lzma_mt exactly as lzma/container.h (5.4) declares it: 128 bytes on 64-bit.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct LzmaMt
+{
+    public uint Flags;
+    public uint Threads;
+    public ulong BlockSize;
+    public uint Timeout;
+    public uint Preset;
+    public nint Filters;
+    public int Check;
+    public int ReservedEnum1;
+    public int ReservedEnum2;
+    public int ReservedEnum3;
+    public uint ReservedInt1;
+    public uint ReservedInt2;
+    public uint ReservedInt3;
+    public uint ReservedInt4;
+    public ulong MemlimitThreading;
+    public ulong MemlimitStop;
+    public ulong ReservedInt7;
+    public ulong ReservedInt8;
+    public nint ReservedPtr1;
+    public nint ReservedPtr2;
+    public nint ReservedPtr3;
+    public nint ReservedPtr4;
 }
 
 /// <summary>

@@ -91,4 +91,14 @@ public sealed class XzLifetimeTests(XzFiles files)
             base.Dispose(disposing);
         }
     }
+
+    [Fact]
+    public void TheThreadedDecoderOptionsMatchLiblzmasLayout()
+    {
+        // lzma_mt in lzma/container.h: memlimit_threading follows four 32-bit reserved ints.
+        Assert.Equal(128, Marshal.SizeOf<LzmaMt>());
+        Assert.Equal(64, (int)Marshal.OffsetOf<LzmaMt>(nameof(LzmaMt.MemlimitThreading)));
+        Assert.Equal(72, (int)Marshal.OffsetOf<LzmaMt>(nameof(LzmaMt.MemlimitStop)));
+        Assert.True(LibLzma.HasThreadedDecoder, "liblzma 5.4 and later decode multi-block files on several threads");
+    }
 }
