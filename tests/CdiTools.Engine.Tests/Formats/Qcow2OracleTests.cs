@@ -84,6 +84,18 @@ public sealed class Qcow2OracleTests(MixedDisk disk) : IClassFixture<MixedDisk>
     }
 
     [Fact]
+    public void A_dirty_image_and_one_with_a_bitmap_report_those_features()
+    {
+        using var work = new TemporaryDirectory();
+
+        using var dirty = ImageOpener.OpenFile(Qcow2Variants.Make("dirty", disk.Path, work));
+        using var bitmaps = ImageOpener.OpenFile(Qcow2Variants.Make("bitmaps", disk.Path, work));
+
+        Assert.Contains("dirty", dirty.Details.Features);
+        Assert.Contains("bitmaps", bitmaps.Details.Features);
+    }
+
+    [Fact]
     public void An_image_whose_tables_follow_its_data_spills_to_scratch_and_still_converts()
     {
         using var work = new TemporaryDirectory();

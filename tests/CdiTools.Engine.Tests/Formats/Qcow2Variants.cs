@@ -11,6 +11,7 @@ internal static class Qcow2Variants
         "v3", "v2", "clusters-512", "clusters-4k", "clusters-2m", "deflate", "zstd", "deflate-512", "zstd-2m",
         "extended-l2", "subclusters", "refcount-1", "refcount-64", "preallocation-metadata", "preallocation-full",
         "zero-and-discard", "v2-discard", "snapshot", "compressed-tail", "lazy-refcounts", "rewritten", "empty", "odd-size",
+        "bitmaps", "dirty",
     ];
 
     public static string Make(string name, string raw, TemporaryDirectory work)
@@ -61,6 +62,18 @@ internal static class Qcow2Variants
                 // Written by a guest in a scattered order: data clusters come before the L2 tables that map them.
                 ExternalTool.Run("qemu-img", "create", "-f", "qcow2", image, "40M");
                 Qemu.Io(image, "write -P 0x01 36M 1M", "write -P 0x02 20M 1M", "write -P 0x03 700k 300k", "write -P 0x04 31M 2M", "write -P 0x05 0 64k");
+                break;
+            case "bitmaps":
+                // A persistent dirty bitmap: a header extension and the autoclear bit, both to be ignored.
+                Convert();
+                ExternalTool.Run("qemu-img", "bitmap", "--add", image, "backup-0");
+                Qemu.Io(image, "write -P 0x21 5M 128k");
+                break;
+            case "dirty":
+                // Lazy refcounts left dirty by a writer killed after allocating (11M is a zero region of the
+                // mixed disk, so unallocated): reading is still fine.
+                Convert("-o", "lazy_refcounts=on");
+                ExternalTool.Shell($"qemu-io -f qcow2 -c 'write -P 0x31 11M 64k' -c 'sigraise 9' '{image}' || true");
                 break;
             case "empty":
                 ExternalTool.Run("qemu-img", "create", "-f", "qcow2", image, "1G");
