@@ -1,4 +1,5 @@
 using System.IO.Compression;
+using CdiTools.Engine.Sources;
 
 namespace CdiTools.Engine.Layers;
 
@@ -6,25 +7,9 @@ namespace CdiTools.Engine.Layers;
 /// Turns a decoder's own exceptions into <see cref="ImageException"/>s with stable ids
 /// (<c>GzipCorrupt</c>, <c>ZstdTruncated</c>, ...) and the compressed offset where it stopped.
 /// </summary>
-internal sealed class ErrorTranslatingStream(Stream decoder, string layer) : Stream
+internal sealed class ErrorTranslatingStream(Stream decoder, string layer) : ForwardReadStream
 {
     private long decoded;
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> buffer)
     {
@@ -45,16 +30,6 @@ internal sealed class ErrorTranslatingStream(Stream decoder, string layer) : Str
                 innerException: e);
         }
     }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

@@ -6,7 +6,7 @@ namespace CdiTools.Engine.Sources;
 /// The outermost input read forward: counts the bytes for progress and, when asked, checks them
 /// against an expected SHA-256 at the end, before the conversion may complete.
 /// </summary>
-internal sealed class CountingStream : Stream
+internal sealed class CountingStream : ForwardReadStream
 {
     private readonly Stream inner;
     private readonly IncrementalHash? hash;
@@ -21,22 +21,6 @@ internal sealed class CountingStream : Stream
     }
 
     public long BytesRead { get; private set; }
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> buffer)
     {
@@ -53,16 +37,6 @@ internal sealed class CountingStream : Stream
 
         return read;
     }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

@@ -8,7 +8,7 @@ namespace CdiTools.Engine.Sources;
 /// while the format driver reads from it, so decompression and format decoding use two cores
 /// instead of taking turns on one. The pipe holds at most a few MiB.
 /// </summary>
-internal sealed class ReadAheadStream : Stream
+internal sealed class ReadAheadStream : ForwardReadStream
 {
     private const int Chunk = 1 << 20;
 
@@ -27,22 +27,6 @@ internal sealed class ReadAheadStream : Stream
         this.inner = inner;
         producer = Task.Factory.StartNew(Produce, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
     }
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> buffer)
     {
@@ -70,16 +54,6 @@ internal sealed class ReadAheadStream : Stream
         pipe.Reader.AdvanceTo(taken.End);
         return count;
     }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.IO.Compression;
 using CdiTools.Engine.Native;
 using Crc32 = System.IO.Hashing.Crc32;
+using CdiTools.Engine.Sources;
 
 namespace CdiTools.Engine.Layers.Gzip;
 
@@ -25,44 +26,23 @@ public static class GzipLayer
 /// allowed, as gzip(1) allows it. Each member's CRC-32 and length are checked here with the
 /// vectorised CRC of System.IO.Hashing, which costs a fifth of zlib's own.
 /// </summary>
-internal sealed class ZlibGzipStream : Stream
+internal sealed class ZlibGzipStream : ForwardReadStream
 {
     private const int GzipWindowBits = 16 + 15;
 
-    private readonly Stream compressed;
+    private readonly CompressedInput input;
     private readonly ZlibInflater inflater = new(GzipWindowBits);
-    private readonly byte[] input = new byte[256 << 10];
     private readonly Crc32? crc;
     private readonly byte[] lastConsumed = new byte[8];
     private long memberLength;
-    private int inputStart;
-    private int inputEnd;
-    private long inputOffset;
-    private bool inputDone;
     private bool memberOpen;
     private bool finished;
 
     public ZlibGzipStream(Stream compressed)
     {
-        this.compressed = compressed;
+        input = new CompressedInput(compressed);
         crc = inflater.DisableCheck() ? new Crc32() : null;
     }
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> buffer)
     {
@@ -73,11 +53,11 @@ internal sealed class ZlibGzipStream : Stream
 
         while (true)
         {
-            if (inputStart == inputEnd && !Fill())
+            if (!input.EnsureAvailable())
             {
                 if (memberOpen)
                 {
-                    throw new ImageException("GzipTruncated", "The gzip layer ends inside a member, before its trailer.", inputOffset);
+                    throw new ImageException("GzipTruncated", "The gzip layer ends inside a member, before its trailer.", input.Offset);
                 }
 
                 finished = true;
@@ -87,10 +67,10 @@ internal sealed class ZlibGzipStream : Stream
             if (!memberOpen)
             {
                 // Between members: zeros to the end are padding; anything else must be a member.
-                var padding = input.AsSpan(inputStart, inputEnd - inputStart).IndexOfAnyExcept((byte)0);
+                var padding = input.Available.IndexOfAnyExcept((byte)0);
                 if (padding < 0)
                 {
-                    Consume(inputEnd - inputStart);
+                    Consume(input.Available.Length);
                     continue;
                 }
 
@@ -98,7 +78,7 @@ internal sealed class ZlibGzipStream : Stream
                 memberOpen = true;
             }
 
-            var status = inflater.Inflate(input.AsSpan(inputStart, inputEnd - inputStart), buffer, out var consumed, out var produced);
+            var status = inflater.Inflate(input.Available, buffer, out var consumed, out var produced);
             Consume(consumed);
             if (crc is not null && produced > 0)
             {
@@ -114,7 +94,7 @@ internal sealed class ZlibGzipStream : Stream
             }
             else if (status is not (Native.Zlib.Ok or Native.Zlib.BufferError))
             {
-                throw new ImageException("GzipCorrupt", $"The gzip layer is corrupt: {inflater.Message ?? $"zlib error {status}"}.", inputOffset);
+                throw new ImageException("GzipCorrupt", $"The gzip layer is corrupt: {inflater.Message ?? $"zlib error {status}"}.", input.Offset);
             }
 
             if (produced > 0)
@@ -124,22 +104,12 @@ internal sealed class ZlibGzipStream : Stream
         }
     }
 
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
     protected override void Dispose(bool disposing)
     {
         if (disposing)
         {
             inflater.Dispose();
-            compressed.Dispose();
+            input.Dispose();
         }
 
         base.Dispose(disposing);
@@ -156,7 +126,7 @@ internal sealed class ZlibGzipStream : Stream
         if (crc.GetCurrentHashAsUInt32() != BinaryPrimitives.ReadUInt32LittleEndian(lastConsumed)
             || (uint)memberLength != BinaryPrimitives.ReadUInt32LittleEndian(lastConsumed.AsSpan(4)))
         {
-            throw new ImageException("GzipCorrupt", "The gzip layer is corrupt: a member's CRC-32 or length does not match its data.", inputOffset);
+            throw new ImageException("GzipCorrupt", "The gzip layer is corrupt: a member's CRC-32 or length does not match its data.", input.Offset);
         }
 
         crc.Reset();
@@ -167,31 +137,18 @@ internal sealed class ZlibGzipStream : Stream
     {
         if (crc is not null && count > 0)
         {
+            var taken = input.Available[..count];
             if (count >= 8)
             {
-                input.AsSpan(inputStart + count - 8, 8).CopyTo(lastConsumed);
+                taken[^8..].CopyTo(lastConsumed);
             }
             else
             {
                 lastConsumed.AsSpan(count).CopyTo(lastConsumed);
-                input.AsSpan(inputStart, count).CopyTo(lastConsumed.AsSpan(8 - count));
+                taken.CopyTo(lastConsumed.AsSpan(8 - count));
             }
         }
 
-        inputStart += count;
-        inputOffset += count;
-    }
-
-    private bool Fill()
-    {
-        if (inputDone)
-        {
-            return false;
-        }
-
-        inputStart = 0;
-        inputEnd = compressed.Read(input);
-        inputDone = inputEnd == 0;
-        return !inputDone;
+        input.Consume(count);
     }
 }

@@ -8,7 +8,7 @@ namespace CdiTools.Engine.Layers.Tar;
 /// of a sparse member as zeros). At its end it reads the rest of the archive's headers, to refuse an
 /// archive whose disk, by the whole-archive rules, is another member.
 /// </summary>
-internal sealed class TarMemberStream(TarHeaderReader reader, ForwardTarCursor cursor, List<TarMember> members, string reason, LayerInput owner) : Stream
+internal sealed class TarMemberStream(TarHeaderReader reader, ForwardTarCursor cursor, List<TarMember> members, string reason, LayerInput owner) : ForwardReadStream
 {
     private readonly TarMember member = members[^1];
     private readonly int memberIndex = members.Count - 1;
@@ -16,22 +16,6 @@ internal sealed class TarMemberStream(TarHeaderReader reader, ForwardTarCursor c
     private int segment;
     private bool checkedRest;
     private ExceptionDispatchInfo? failure;
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> buffer)
     {
@@ -83,19 +67,6 @@ internal sealed class TarMemberStream(TarHeaderReader reader, ForwardTarCursor c
         cancellationToken.ThrowIfCancellationRequested();
         return ValueTask.FromResult(Read(buffer.Span));
     }
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

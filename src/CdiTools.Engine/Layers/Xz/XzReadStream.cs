@@ -1,4 +1,5 @@
 using System.Runtime.ExceptionServices;
+using CdiTools.Engine.Sources;
 
 namespace CdiTools.Engine.Layers.Xz;
 
@@ -6,7 +7,7 @@ namespace CdiTools.Engine.Layers.Xz;
 /// What the native and managed xz decoders share: a forward-only, read-only stream that stays
 /// failed once decoding fails and returns 0 for ever once the input has ended cleanly.
 /// </summary>
-internal abstract class XzReadStream : Stream
+internal abstract class XzReadStream : ForwardReadStream
 {
     private readonly Stream compressed;
     private ExceptionDispatchInfo? fault;
@@ -23,23 +24,11 @@ internal abstract class XzReadStream : Stream
 
     public override bool CanRead => !disposed;
 
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException("An xz layer is forward-only; its decompressed length is known only at its end.");
-
     /// <summary>How many decompressed bytes have been read so far.</summary>
     public override long Position
     {
         get => produced;
         set => throw new NotSupportedException("An xz layer is forward-only.");
-    }
-
-    public override int Read(byte[] buffer, int offset, int count)
-    {
-        ValidateBufferArguments(buffer, offset, count);
-        return Read(buffer.AsSpan(offset, count));
     }
 
     public override int Read(Span<byte> buffer)
@@ -73,16 +62,6 @@ internal abstract class XzReadStream : Stream
         Span<byte> one = stackalloc byte[1];
         return Read(one) == 1 ? one[0] : -1;
     }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException("An xz layer is forward-only.");
-
-    public override void SetLength(long value) => throw new NotSupportedException("An xz layer is read-only.");
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException("An xz layer is read-only.");
 
     /// <summary>
     /// Decodes into <paramref name="destination"/> (never empty); returns 0 only together with

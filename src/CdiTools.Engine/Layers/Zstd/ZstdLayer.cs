@@ -1,6 +1,7 @@
 using CdiTools.Engine.Native;
 using ZstdSharp;
 using ZstdSharp.Unsafe;
+using CdiTools.Engine.Sources;
 
 namespace CdiTools.Engine.Layers.Zstd;
 
@@ -30,31 +31,11 @@ public static class ZstdLayer
 }
 
 /// <summary>A zstd layer through libzstd: a stream that ends inside a frame is ZstdTruncated, never a short disk.</summary>
-internal sealed class NativeZstdStream(Stream compressed) : Stream
+internal sealed class NativeZstdStream(Stream compressed) : ForwardReadStream
 {
     private readonly ZstdDecoder decoder = new();
-    private readonly byte[] input = new byte[256 << 10];
-    private int inputStart;
-    private int inputEnd;
-    private long inputOffset;
-    private bool inputDone;
+    private readonly CompressedInput input = new(compressed);
     private bool frameOpen;
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> buffer)
     {
@@ -65,11 +46,11 @@ internal sealed class NativeZstdStream(Stream compressed) : Stream
 
         while (true)
         {
-            if (inputStart == inputEnd && !Fill())
+            if (!input.EnsureAvailable())
             {
                 if (frameOpen)
                 {
-                    throw new ImageException("ZstdTruncated", "The zstd layer ends inside a frame.", inputOffset);
+                    throw new ImageException("ZstdTruncated", "The zstd layer ends inside a frame.", input.Offset);
                 }
 
                 return 0;
@@ -79,60 +60,36 @@ internal sealed class NativeZstdStream(Stream compressed) : Stream
             int consumed, produced;
             try
             {
-                hint = decoder.Decompress(input.AsSpan(inputStart, inputEnd - inputStart), buffer, out consumed, out produced);
+                hint = decoder.Decompress(input.Available, buffer, out consumed, out produced);
             }
             catch (ZstdDecodeException e)
             {
-                throw new ImageException("ZstdCorrupt", $"The zstd layer is corrupt: {e.Message}.", inputOffset, e);
+                throw new ImageException("ZstdCorrupt", $"The zstd layer is corrupt: {e.Message}.", input.Offset, e);
             }
 
-            inputStart += consumed;
-            inputOffset += consumed;
+            input.Consume(consumed);
             frameOpen = hint != 0;
             if (produced > 0)
             {
                 return produced;
             }
 
-            if (consumed == 0 && inputStart < inputEnd)
+            if (consumed == 0)
             {
-                // No progress with input left and room to write: the decoder wants more than this buffer holds.
-                throw new ImageException("ZstdCorrupt", "The zstd layer stopped making progress.", inputOffset);
+                // No progress with input left and room to write: the decoder is stuck on this input.
+                throw new ImageException("ZstdCorrupt", "The zstd layer stopped making progress.", input.Offset);
             }
         }
     }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {
         if (disposing)
         {
             decoder.Dispose();
-            compressed.Dispose();
+            input.Dispose();
         }
 
         base.Dispose(disposing);
-    }
-
-    private bool Fill()
-    {
-        if (inputDone)
-        {
-            return false;
-        }
-
-        inputStart = 0;
-        inputEnd = compressed.Read(input);
-        inputDone = inputEnd == 0;
-        return !inputDone;
     }
 }

@@ -1,3 +1,5 @@
+using CdiTools.Engine.Sources;
+
 namespace CdiTools.Engine.Sources.Http;
 
 /// <summary>
@@ -5,27 +7,13 @@ namespace CdiTools.Engine.Sources.Http;
 /// fewer bytes than Content-Length, is a refusal (HttpTruncated), never a silent end of file.
 /// Disposing the stream disposes the transport: it is the last user of the connection.
 /// </summary>
-internal sealed class HttpForwardStream(HttpTransport transport, HttpResponseBody body, long? length, Uri uri) : Stream
+internal sealed class HttpForwardStream(HttpTransport transport, HttpResponseBody body, long? length, Uri uri) : ForwardReadStream
 {
     private long received;
     private bool ended;
     private bool disposed;
 
     public override bool CanRead => !disposed;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => received;
-        set => throw new NotSupportedException();
-    }
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> buffer)
     {
@@ -68,19 +56,6 @@ internal sealed class HttpForwardStream(HttpTransport transport, HttpResponseBod
 
         return Account(read);
     }
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {
