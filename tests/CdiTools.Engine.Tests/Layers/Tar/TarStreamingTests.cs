@@ -103,7 +103,7 @@ public sealed class TarStreamingTests(ITestOutputHelper output)
     }
 
     /// <summary>A forward-only tar of one member, "disk.raw", made up on the fly: each read is one copy from a pattern.</summary>
-    private sealed class SyntheticTar(long size) : Stream
+    private sealed class SyntheticTar(long size) : CdiTools.Engine.Sources.ForwardReadStream
     {
         private static readonly byte[] Pattern = [.. Enumerable.Range(0, 1 << 20).Select(i => (byte)(i * 31 / 7))];
         private readonly byte[] header = TarBlocks.Header("disk.raw", size, '0');
@@ -111,22 +111,6 @@ public sealed class TarStreamingTests(ITestOutputHelper output)
         private long position;
 
         public static byte ByteAt(long offset) => Pattern[offset % Pattern.Length];
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position
-        {
-            get => throw new NotSupportedException();
-            set => throw new NotSupportedException();
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
         public override int Read(Span<byte> buffer)
         {
@@ -153,14 +137,5 @@ public sealed class TarStreamingTests(ITestOutputHelper output)
             return zeros;
         }
 
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

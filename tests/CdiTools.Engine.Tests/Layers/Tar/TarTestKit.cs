@@ -160,37 +160,11 @@ internal sealed class MemorySource(byte[] bytes) : IRandomAccessSource
 }
 
 /// <summary>A stream that cannot seek and gives at most <paramref name="chunk"/> bytes a read; records being disposed.</summary>
-internal sealed class ForwardOnlyStream(Stream inner, int chunk = int.MaxValue) : Stream
+internal sealed class ForwardOnlyStream(Stream inner, int chunk = int.MaxValue) : CdiTools.Engine.Sources.ForwardReadStream
 {
     public bool Disposed { get; private set; }
 
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
     public override int Read(Span<byte> buffer) => inner.Read(buffer[..Math.Min(buffer.Length, chunk)]);
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {
