@@ -120,8 +120,8 @@ Describe 'Import-CdiImage to a local file' {
     It 'reports progress with bytes and a Completed record' {
         $records = [System.Collections.Generic.List[object]]::new()
         $ps = [powershell]::Create()
-        $null = $ps.AddCommand('Import-Module').AddParameter('Name', $env:CDITOOLS_MODULE).AddStatement()
-        $null = $ps.AddCommand('Import-CdiImage').AddParameter('Path', $qcow2).AddParameter('DestinationPath', (Join-Path $work 'p.raw'))
+        $null = $ps.AddScript('param($Module, $Path, $Destination) Import-Module $Module; Import-CdiImage -Path $Path -DestinationPath $Destination').
+            AddArgument($env:CDITOOLS_MODULE).AddArgument($qcow2).AddArgument((Join-Path $work 'p.raw'))
         $ps.Streams.Progress.add_DataAdded({ param($sender, $e) $records.Add($sender[$e.Index]) }.GetNewClosure())
         $null = $ps.Invoke()
         $ps.Dispose()
@@ -138,9 +138,11 @@ Describe 'Import-CdiImage to a local file' {
         [Random]::new(7).NextBytes($block)
         $file = [IO.File]::Create($big)
         try { for ($i = 0; $i -lt 1024; $i++) { $block[0] = $i % 256; $block[1] = [math]::Floor($i / 256); $file.Write($block, 0, $block.Length) } } finally { $file.Dispose() }
+        # One script, not a batch of statements: stopping a batch lets PowerShell start its next
+        # statement on a closing runspace.
         $ps = [powershell]::Create()
-        $null = $ps.AddCommand('Import-Module').AddParameter('Name', $env:CDITOOLS_MODULE).AddStatement()
-        $null = $ps.AddCommand('Import-CdiImage').AddParameter('Path', $big).AddParameter('DestinationPath', (Join-Path $work 'copy.raw'))
+        $null = $ps.AddScript('param($Module, $Path, $Destination) Import-Module $Module; Import-CdiImage -Path $Path -DestinationPath $Destination').
+            AddArgument($env:CDITOOLS_MODULE).AddArgument($big).AddArgument((Join-Path $work 'copy.raw'))
         $async = $ps.BeginInvoke()
         $deadline = [DateTime]::UtcNow.AddSeconds(20)
         while (-not (Get-ChildItem $work -Force -Filter '*.partial') -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 20 }
@@ -149,6 +151,7 @@ Describe 'Import-CdiImage to a local file' {
         $clock = [Diagnostics.Stopwatch]::StartNew()
         $ps.Stop()
         $clock.Stop()
+        try { $null = $ps.EndInvoke($async) } catch { }
         $ps.Dispose()
 
         $clock.Elapsed.TotalSeconds | Should -BeLessThan 2

@@ -1,4 +1,3 @@
-using System.IO.Compression;
 using CdiTools.Engine.Sources;
 
 namespace CdiTools.Engine.Layers;
