@@ -1,0 +1,179 @@
+using System.Net;
+using CdiTools.Cluster.Connection;
+using CdiTools.Cluster.Models;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+
+namespace CdiTools.Cluster;
+
+/// <summary>
+/// Typed reads, merge patches and watches of the objects CDI and HyperConverged own, over the
+/// official client; API errors come out as <see cref="ClusterException"/>s that say what was being done.
+/// </summary>
+public sealed class CdiApi(ClusterConnection connection)
+{
+    private readonly GenericClient cdis = new(connection.Client, CdiResources.CdiGroup, CdiResources.CdiVersion, CdiResources.CdiPlural, disposeClient: false);
+    private readonly GenericClient cdiConfigs = new(connection.Client, CdiResources.CdiGroup, CdiResources.CdiVersion, CdiResources.CdiConfigPlural, disposeClient: false);
+    private readonly GenericClient storageProfiles = new(connection.Client, CdiResources.CdiGroup, CdiResources.CdiVersion, CdiResources.StorageProfilePlural, disposeClient: false);
+    private readonly GenericClient dataVolumes = new(connection.Client, CdiResources.CdiGroup, CdiResources.CdiVersion, CdiResources.DataVolumePlural, disposeClient: false);
+    private readonly GenericClient hyperConvergeds = new(connection.Client, CdiResources.HcoGroup, CdiResources.HcoVersion, CdiResources.HyperConvergedPlural, disposeClient: false);
+
+    public ClusterConnection Connection { get; } = connection;
+
+    /// <summary>The CDI CRs (normally one, "cdi"); empty when CDI is not installed.</summary>
+    public Task<IList<CdiCustomResource>> ListCdisAsync(CancellationToken cancellationToken) =>
+        ListOrEmptyAsync<CdiCustomResource>(cdis, "listing CDI custom resources", cancellationToken);
+
+    /// <summary>The HyperConverged CRs in any namespace; empty when the HyperConverged operator is not installed.</summary>
+    public async Task<IList<HyperConverged>> ListHyperConvergedsAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var response = await Connection.Client.CustomObjects.ListCustomObjectForAllNamespacesWithHttpMessagesAsync(
+                CdiResources.HcoGroup, CdiResources.HcoVersion, CdiResources.HyperConvergedPlural, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var list = KubernetesJson.Deserialize<CustomResourceList<HyperConverged>>(KubernetesJson.Serialize(response.Body));
+            return list.Items;
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return [];
+        }
+        catch (HttpOperationException e)
+        {
+            throw ClusterException.FromApi(e, "listing HyperConverged resources");
+        }
+    }
+
+    /// <summary>cdiconfig/config; null when CDI has not created it (not installed, or not yet).</summary>
+    public Task<CdiConfig?> GetCdiConfigAsync(CancellationToken cancellationToken) =>
+        ReadOrNullAsync<CdiConfig>(cdiConfigs, CdiResources.CdiConfigName, null, "reading CDIConfig config", cancellationToken);
+
+    public Task<StorageProfile?> GetStorageProfileAsync(string name, CancellationToken cancellationToken) =>
+        ReadOrNullAsync<StorageProfile>(storageProfiles, name, null, $"reading StorageProfile {name}", cancellationToken);
+
+    public Task<DataVolume?> GetDataVolumeAsync(string name, string @namespace, CancellationToken cancellationToken) =>
+        ReadOrNullAsync<DataVolume>(dataVolumes, name, @namespace, $"reading DataVolume {@namespace}/{name}", cancellationToken);
+
+    public async Task<IList<V1StorageClass>> ListStorageClassesAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await Connection.Client.StorageV1.ListStorageClassAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Items;
+        }
+        catch (HttpOperationException e)
+        {
+            throw ClusterException.FromApi(e, "listing StorageClasses");
+        }
+    }
+
+    public async Task<V1PersistentVolumeClaim?> GetPersistentVolumeClaimAsync(string name, string @namespace, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await Connection.Client.CoreV1.ReadNamespacedPersistentVolumeClaimAsync(name, @namespace, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+        catch (HttpOperationException e)
+        {
+            throw ClusterException.FromApi(e, $"reading PersistentVolumeClaim {@namespace}/{name}");
+        }
+    }
+
+    /// <summary>Applies a JSON merge patch (RFC 7386) to a CDI, CDIConfig or HyperConverged object.</summary>
+    public async Task MergePatchAsync(CdiConfigOwnerKind kind, string name, string? @namespace, string patch, CancellationToken cancellationToken)
+    {
+        var client = kind switch
+        {
+            CdiConfigOwnerKind.HyperConverged => hyperConvergeds,
+            CdiConfigOwnerKind.CdiCustomResource => cdis,
+            _ => cdiConfigs,
+        };
+        var body = new V1Patch(patch, V1Patch.PatchType.MergePatch);
+        var doing = $"patching {kind} {(@namespace is null ? name : $"{@namespace}/{name}")}";
+        try
+        {
+            if (@namespace is null)
+            {
+                await client.PatchAsync<KubernetesObjectShell>(body, name, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await client.PatchNamespacedAsync<KubernetesObjectShell>(body, @namespace, name, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (HttpOperationException e)
+        {
+            throw ClusterException.FromApi(e, doing);
+        }
+    }
+
+    /// <summary>CDIConfig as it changes: the current object first, then every change, until cancelled.</summary>
+    public async IAsyncEnumerable<CdiConfig> WatchCdiConfigAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        if (await GetCdiConfigAsync(cancellationToken).ConfigureAwait(false) is { } current)
+        {
+            yield return current;
+        }
+
+        await foreach (var (type, config) in cdiConfigs.WatchAsync<CdiConfig>(onError: null, cancellationToken).ConfigureAwait(false))
+        {
+            if (type is WatchEventType.Added or WatchEventType.Modified && config.Metadata.Name == CdiResources.CdiConfigName)
+            {
+                yield return config;
+            }
+        }
+    }
+
+    private static async Task<IList<T>> ListOrEmptyAsync<T>(GenericClient client, string doing, CancellationToken cancellationToken)
+        where T : IKubernetesObject
+    {
+        try
+        {
+            return (await client.ListAsync<CustomResourceList<T>>(cancel: cancellationToken).ConfigureAwait(false)).Items;
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return [];
+        }
+        catch (HttpOperationException e)
+        {
+            throw ClusterException.FromApi(e, doing);
+        }
+    }
+
+    private static async Task<T?> ReadOrNullAsync<T>(GenericClient client, string name, string? @namespace, string doing, CancellationToken cancellationToken)
+        where T : class, IKubernetesObject
+    {
+        try
+        {
+            return @namespace is null
+                ? await client.ReadAsync<T>(name, cancellationToken).ConfigureAwait(false)
+                : await client.ReadNamespacedAsync<T>(@namespace, name, cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+        catch (HttpOperationException e)
+        {
+            throw ClusterException.FromApi(e, doing);
+        }
+    }
+
+    /// <summary>Any object, read only for its metadata (a patch's answer).</summary>
+    private sealed class KubernetesObjectShell : IKubernetesObject<V1ObjectMeta>
+    {
+        [System.Text.Json.Serialization.JsonPropertyName("apiVersion")]
+        public string? ApiVersion { get; set; }
+
+        [System.Text.Json.Serialization.JsonPropertyName("kind")]
+        public string? Kind { get; set; }
+
+        [System.Text.Json.Serialization.JsonPropertyName("metadata")]
+        public V1ObjectMeta Metadata { get; set; } = new();
+    }
+}
