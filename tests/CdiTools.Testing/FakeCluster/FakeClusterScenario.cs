@@ -1,0 +1,154 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace CdiTools.Testing.FakeCluster;
+
+/// <summary>
+/// A cluster to seed a <see cref="FakeApiServer"/> with, read from JSON (camelCase) so Pester
+/// suites can describe the cluster they run against:
+/// <code>
+/// {
+///   "namespaces": ["images"],
+///   "storageClasses": [{ "name": "standard", "provisioner": "example.com/csi", "default": true, "volumeBindingMode": "WaitForFirstConsumer" }],
+///   "storageProfiles": [{ "storageClass": "standard", "claimPropertySets": [{ "accessMode": "ReadWriteOnce", "volumeMode": "Filesystem" }] }],
+///   "cdi": { "version": "v1.66.0", "configAuthority": true, "uploadProxyUrl": "cdi-uploadproxy.cdi.svc" },
+///   "hyperConverged": { "scratchSpaceStorageClass": "standard" },
+///   "objects": [{ "apiVersion": "v1", "kind": "ConfigMap", "metadata": { "name": "x", "namespace": "images" }, "data": {} }],
+///   "denials": [{ "verb": "patch", "resource": "cdis", "group": "cdi.kubevirt.io" }],
+///   "controllerDelayMilliseconds": 0
+/// }
+/// </code>
+/// </summary>
+public sealed record FakeClusterScenario
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { ReadCommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true };
+
+    public IReadOnlyList<string> Namespaces { get; init; } = [];
+
+    public IReadOnlyList<ScenarioStorageClass> StorageClasses { get; init; } = [];
+
+    public IReadOnlyList<ScenarioStorageProfile> StorageProfiles { get; init; } = [];
+
+    /// <summary>CDI to install; none when absent.</summary>
+    public ScenarioCdi? Cdi { get; init; }
+
+    /// <summary>A HyperConverged object to create; none when absent.</summary>
+    public ScenarioHyperConverged? HyperConverged { get; init; }
+
+    /// <summary>Any other objects, stored as given (see <see cref="FakeApiServer.PutObject"/>).</summary>
+    public IReadOnlyList<JsonObject> Objects { get; init; } = [];
+
+    public IReadOnlyList<ScenarioDenial> Denials { get; init; } = [];
+
+    public int ControllerDelayMilliseconds { get; init; }
+
+    public static FakeClusterScenario Load(string path) =>
+        JsonSerializer.Deserialize<FakeClusterScenario>(File.ReadAllText(path), Json) ?? throw new InvalidDataException($"{path} holds no scenario.");
+
+    public static FakeClusterScenario Parse(string json) =>
+        JsonSerializer.Deserialize<FakeClusterScenario>(json, Json) ?? throw new InvalidDataException("The JSON holds no scenario.");
+
+    /// <summary>Seeds <paramref name="server"/>: namespaces, storage classes and profiles, CDI, HCO, objects, then denials.</summary>
+    public void ApplyTo(FakeApiServer server)
+    {
+        server.ControllerDelay = TimeSpan.FromMilliseconds(ControllerDelayMilliseconds);
+        foreach (var ns in Namespaces)
+        {
+            if (server.GetObject("v1", "Namespace", ns) is null)
+            {
+                server.AddNamespace(ns);
+            }
+        }
+
+        foreach (var sc in StorageClasses)
+        {
+            server.AddStorageClass(sc.Name, sc.Provisioner, sc.Default, sc.VolumeBindingMode);
+        }
+
+        foreach (var profile in StorageProfiles)
+        {
+            server.AddStorageProfile(profile.StorageClass, [.. profile.ClaimPropertySets.Select(s => (s.AccessMode, s.VolumeMode))]);
+        }
+
+        if (Cdi is { } cdi)
+        {
+            server.InstallCdi(cdi.Version, cdi.ConfigAuthority, cdi.UploadProxyUrl);
+        }
+
+        if (HyperConverged is { } hco)
+        {
+            server.InstallHyperConverged(hco.ScratchSpaceStorageClass, hco.Namespace, hco.Name);
+        }
+
+        foreach (var obj in Objects)
+        {
+            server.PutObject(obj);
+        }
+
+        foreach (var denial in Denials)
+        {
+            server.Deny(denial.Verb, denial.Resource, denial.Group, denial.User);
+        }
+    }
+}
+
+/// <summary>A StorageClass in a <see cref="FakeClusterScenario"/>.</summary>
+public sealed record ScenarioStorageClass
+{
+    public required string Name { get; init; }
+
+    public string Provisioner { get; init; } = "example.com/csi";
+
+    /// <summary>Whether it carries the default-class annotation.</summary>
+    public bool Default { get; init; }
+
+    public string VolumeBindingMode { get; init; } = "Immediate";
+}
+
+/// <summary>A StorageProfile in a <see cref="FakeClusterScenario"/>.</summary>
+public sealed record ScenarioStorageProfile
+{
+    public required string StorageClass { get; init; }
+
+    public IReadOnlyList<ScenarioClaimPropertySet> ClaimPropertySets { get; init; } = [];
+}
+
+/// <summary>One access mode and volume mode a StorageProfile offers.</summary>
+public sealed record ScenarioClaimPropertySet
+{
+    public string AccessMode { get; init; } = "ReadWriteOnce";
+
+    public string VolumeMode { get; init; } = "Filesystem";
+}
+
+/// <summary>The CDI install in a <see cref="FakeClusterScenario"/>.</summary>
+public sealed record ScenarioCdi
+{
+    public string Version { get; init; } = "v1.66.0";
+
+    public bool ConfigAuthority { get; init; } = true;
+
+    public string? UploadProxyUrl { get; init; } = "cdi-uploadproxy.cdi.svc";
+}
+
+/// <summary>The HyperConverged object in a <see cref="FakeClusterScenario"/>.</summary>
+public sealed record ScenarioHyperConverged
+{
+    public string? ScratchSpaceStorageClass { get; init; }
+
+    public string Namespace { get; init; } = "kubevirt-hyperconverged";
+
+    public string Name { get; init; } = "kubevirt-hyperconverged";
+}
+
+/// <summary>A <see cref="FakeApiServer.Deny"/> in a <see cref="FakeClusterScenario"/>.</summary>
+public sealed record ScenarioDenial
+{
+    public required string Verb { get; init; }
+
+    public required string Resource { get; init; }
+
+    public string? Group { get; init; }
+
+    public string? User { get; init; }
+}
