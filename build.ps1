@@ -179,6 +179,7 @@ function Invoke-Test {
         CDITOOLS_NUGET_PACKAGES = $nugetPackages
         CDITOOLS_PESTER         = Get-PesterModulePath $nugetPackages
         CDITOOLS_PESTER_RESULT  = $pesterResult
+        CDITOOLS_FAKECLUSTER    = Join-Path $Root "tests/CdiTools.FakeCluster/bin/$Configuration/net10.0/CdiTools.FakeCluster.dll"
     }
     if (Test-Path $pesterResult) {
         $pester = Get-Content $pesterResult -Raw | ConvertFrom-Json

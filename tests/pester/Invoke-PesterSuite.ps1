@@ -4,8 +4,8 @@
 .DESCRIPTION
     build.ps1 Test starts it in a child pwsh and passes, through the environment:
     CDITOOLS_MODULE (the built CdiTools.psd1), CDITOOLS_PACKAGES (the folder holding the .nupkg),
-    CDITOOLS_PESTER (Pester.psd1 of the restored NuGet package) and CDITOOLS_PESTER_RESULT (where to
-    write the counts as JSON).
+    CDITOOLS_PESTER (Pester.psd1 of the restored NuGet package), CDITOOLS_PESTER_RESULT (where to
+    write the counts as JSON) and CDITOOLS_FAKECLUSTER (the fake API server's dll, run with dotnet).
 #>
 $ErrorActionPreference = 'Stop'
 foreach ($name in 'CDITOOLS_MODULE', 'CDITOOLS_PESTER', 'CDITOOLS_PESTER_RESULT') {

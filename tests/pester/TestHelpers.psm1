@@ -42,4 +42,77 @@ function Get-JsonResult {
     $line | ConvertFrom-Json
 }
 
-Export-ModuleMember -Function Invoke-FreshPwsh, Get-JsonResult
+function Start-FakeCluster {
+    <#
+    .SYNOPSIS
+        Starts the fake Kubernetes API server (tests/CdiTools.FakeCluster) seeded from a scenario.
+    .DESCRIPTION
+        Returns an object with the kubeconfig it wrote, its base URI and token, and the process;
+        pass it to Stop-FakeCluster. The scenario is the JSON form of FakeClusterScenario
+        (storageClasses, storageProfiles, cdi, hyperConverged, objects, denials).
+    #>
+    param(
+        [Parameter(Mandatory)] [hashtable] $Scenario,
+        [string] $Namespace
+    )
+    if (-not $env:CDITOOLS_FAKECLUSTER) { throw 'CDITOOLS_FAKECLUSTER is not set; run the suite through build.ps1 Test.' }
+    $folder = Join-Path ([IO.Path]::GetTempPath()) "cditools-cluster-$([guid]::NewGuid().ToString('n'))"
+    New-Item -ItemType Directory $folder | Out-Null
+    $scenarioFile = Join-Path $folder 'scenario.json'
+    $Scenario | ConvertTo-Json -Depth 20 | Set-Content $scenarioFile
+    $kubeconfig = Join-Path $folder 'kubeconfig'
+
+    $start = [Diagnostics.ProcessStartInfo]::new('dotnet')
+    foreach ($argument in @($env:CDITOOLS_FAKECLUSTER, '--kubeconfig', $kubeconfig, '--scenario', $scenarioFile)) { $start.ArgumentList.Add($argument) }
+    if ($Namespace) { $start.ArgumentList.Add('--namespace'); $start.ArgumentList.Add($Namespace) }
+    $start.RedirectStandardInput = $true
+    $start.RedirectStandardOutput = $true
+    $start.RedirectStandardError = $true
+    $start.UseShellExecute = $false
+    $process = [Diagnostics.Process]::Start($start)
+
+    $read = $process.StandardOutput.ReadLineAsync()
+    if (-not $read.Wait([TimeSpan]::FromSeconds(60)) -or "$($read.Result)" -notlike 'READY *') {
+        if (-not $process.HasExited) { $process.Kill() }
+        throw "The fake cluster did not start: $($read.Result) $($process.StandardError.ReadToEnd())"
+    }
+    [pscustomobject]@{
+        Kubeconfig = $kubeconfig
+        Uri        = ("$($read.Result)" -replace '^READY ', '').TrimEnd('/')
+        Token      = ((Get-Content $kubeconfig -Raw) -match 'token: (\S+)') ? $Matches[1] : $null
+        Folder     = $folder
+        Process    = $process
+    }
+}
+
+function Stop-FakeCluster {
+    # Closing its standard input is the fake's signal to stop.
+    param([Parameter(Mandatory)] $Cluster)
+    $Cluster.Process.StandardInput.Close()
+    if (-not $Cluster.Process.WaitForExit(10000)) { $Cluster.Process.Kill() }
+    Remove-Item $Cluster.Folder -Recurse -Force -ErrorAction SilentlyContinue
+}
+
+function Invoke-FakeCluster {
+    <#
+    .SYNOPSIS
+        Calls the fake cluster's API directly, not through the module, to see what really changed.
+    #>
+    param(
+        [Parameter(Mandatory)] $Cluster,
+        [Parameter(Mandatory)] [string] $Path,
+        [string] $Method = 'GET',
+        [string] $Body,
+        [string] $ContentType = 'application/merge-patch+json'
+    )
+    $request = @{
+        Uri                  = "$($Cluster.Uri)$Path"
+        Method               = $Method
+        Headers              = @{ Authorization = "Bearer $($Cluster.Token)" }
+        SkipCertificateCheck = $true
+    }
+    if ($Body) { $request.Body = $Body; $request.ContentType = $ContentType }
+    Invoke-RestMethod @request
+}
+
+Export-ModuleMember -Function Invoke-FreshPwsh, Get-JsonResult, Start-FakeCluster, Stop-FakeCluster, Invoke-FakeCluster

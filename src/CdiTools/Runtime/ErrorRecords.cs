@@ -9,12 +9,27 @@ internal static class ErrorRecords
     public static ErrorRecord From(Exception exception, object? target) => exception switch
     {
         ImageException image => new ErrorRecord(image, image.ErrorId, Category(image), target),
+        Cluster.ClusterException cluster => new ErrorRecord(cluster, cluster.ErrorId, Category(cluster.Kind), target),
         FileNotFoundException or DirectoryNotFoundException => new ErrorRecord(exception, "PathNotFound", ErrorCategory.ObjectNotFound, target),
         UnauthorizedAccessException => new ErrorRecord(exception, "AccessDenied", ErrorCategory.PermissionDenied, target),
         Engine.Sinks.DestinationExistsException => new ErrorRecord(exception, "DestinationExists", ErrorCategory.ResourceExists, target),
         IOException => new ErrorRecord(exception, "WriteFailed", ErrorCategory.WriteError, target),
         ArgumentException => new ErrorRecord(exception, "InvalidArgument", ErrorCategory.InvalidArgument, target),
         _ => new ErrorRecord(exception, exception.GetType().Name, ErrorCategory.NotSpecified, target),
+    };
+
+    private static ErrorCategory Category(Cluster.ClusterErrorKind kind) => kind switch
+    {
+        Cluster.ClusterErrorKind.NotFound => ErrorCategory.ObjectNotFound,
+        Cluster.ClusterErrorKind.AlreadyExists => ErrorCategory.ResourceExists,
+        Cluster.ClusterErrorKind.Conflict => ErrorCategory.ResourceUnavailable,
+        Cluster.ClusterErrorKind.Unauthorized => ErrorCategory.AuthenticationError,
+        Cluster.ClusterErrorKind.Forbidden => ErrorCategory.PermissionDenied,
+        Cluster.ClusterErrorKind.Invalid => ErrorCategory.InvalidArgument,
+        Cluster.ClusterErrorKind.Timeout => ErrorCategory.OperationTimeout,
+        Cluster.ClusterErrorKind.Unavailable => ErrorCategory.ConnectionError,
+        Cluster.ClusterErrorKind.Configuration => ErrorCategory.InvalidArgument,
+        _ => ErrorCategory.NotSpecified,
     };
 
     private static ErrorCategory Category(ImageException exception) => exception.ErrorId switch

@@ -1,0 +1,41 @@
+using System.Management.Automation;
+using CdiTools.Cluster;
+using CdiTools.Cluster.Connection;
+
+namespace CdiTools.Runtime;
+
+/// <summary>
+/// What every cmdlet that talks to a cluster takes: -KubeConfig and -Context, resolved as kubectl
+/// resolves them (the file, else KUBECONFIG, else ~/.kube/config, else in-cluster), with one client
+/// per kubeconfig and context for the session.
+/// </summary>
+public abstract class ClusterCmdlet : WorkerCmdlet
+{
+    /// <summary>The kubeconfig file; KUBECONFIG, then ~/.kube/config, then the in-cluster account when omitted.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? KubeConfig { get; set; }
+
+    /// <summary>The kubeconfig context; its current context when omitted.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? Context { get; set; }
+
+    /// <summary>The connection for these parameters; a configuration problem is a terminating error.</summary>
+    protected ClusterConnection Connect()
+    {
+        try
+        {
+            var connection = ClusterConnections.Connect(new ClusterTarget(
+                KubeConfig is null ? null : GetUnresolvedProviderPathFromPSPath(KubeConfig),
+                Context));
+            WriteVerbose($"Cluster {connection.Server} from {connection.Source}; default namespace {connection.Namespace}.");
+            return connection;
+        }
+        catch (ClusterException e)
+        {
+            ThrowTerminatingError(ErrorRecords.From(e, KubeConfig ?? Context));
+            throw;
+        }
+    }
+}
