@@ -14,6 +14,7 @@ public static class CdiResources
     public const string StorageProfilePlural = "storageprofiles";
     public const string DataVolumePlural = "datavolumes";
     public const string HyperConvergedPlural = "hyperconvergeds";
+    public const string UploadTokenRequestPlural = "uploadtokenrequests";
 
     /// <summary>The one CDIConfig, which the CDI operator creates.</summary>
     public const string CdiConfigName = "config";
