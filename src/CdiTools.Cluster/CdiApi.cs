@@ -145,6 +145,139 @@ public sealed class CdiApi(ClusterConnection connection)
         }
     }
 
+    /// <summary>DataVolumes in <paramref name="namespace"/>, or in every namespace when it is null.</summary>
+    public async Task<IList<DataVolume>> ListDataVolumesAsync(string? @namespace, CancellationToken cancellationToken)
+    {
+        var doing = @namespace is null ? "listing DataVolumes in all namespaces" : $"listing DataVolumes in {@namespace}";
+        try
+        {
+            if (@namespace is not null)
+            {
+                return (await dataVolumes.ListNamespacedAsync<CustomResourceList<DataVolume>>(@namespace, cancel: cancellationToken).ConfigureAwait(false)).Items;
+            }
+
+            using var response = await Connection.Client.CustomObjects.ListCustomObjectForAllNamespacesWithHttpMessagesAsync(
+                CdiResources.CdiGroup, CdiResources.CdiVersion, CdiResources.DataVolumePlural, cancellationToken: cancellationToken).ConfigureAwait(false);
+            return KubernetesJson.Deserialize<CustomResourceList<DataVolume>>(KubernetesJson.Serialize(response.Body)).Items;
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound && string.IsNullOrEmpty(StatusReason(e)))
+        {
+            throw new ClusterException("CdiNotInstalled", ClusterErrorKind.NotFound, $"The cluster {Connection.Server} does not serve DataVolumes: CDI is not installed.", e);
+        }
+        catch (HttpOperationException e)
+        {
+            throw ClusterException.FromApi(e, doing);
+        }
+    }
+
+    public async Task<DataVolume> CreateDataVolumeAsync(DataVolume dataVolume, CancellationToken cancellationToken)
+    {
+        var ns = dataVolume.Metadata.NamespaceProperty;
+        try
+        {
+            return await dataVolumes.CreateNamespacedAsync(dataVolume, ns, cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpOperationException e)
+        {
+            throw ClusterException.FromApi(e, $"creating DataVolume {ns}/{dataVolume.Metadata.Name}");
+        }
+    }
+
+    /// <summary>Deletes a DataVolume (its PVC and what it owns go with it); false when there was none.</summary>
+    public async Task<bool> DeleteDataVolumeAsync(string name, string @namespace, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await dataVolumes.DeleteNamespacedAsync<DataVolume>(@namespace, name, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return false;
+        }
+        catch (HttpOperationException e)
+        {
+            throw ClusterException.FromApi(e, $"deleting DataVolume {@namespace}/{name}");
+        }
+    }
+
+    /// <summary>DataVolumes of a namespace (or all) as they change: every current one first, then every change, until cancelled.</summary>
+    public async IAsyncEnumerable<(WatchEventType Type, DataVolume DataVolume)> WatchDataVolumesAsync(
+        string? @namespace,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var stream = @namespace is null
+            ? dataVolumes.WatchAsync<DataVolume>(onError: null, cancellationToken)
+            : dataVolumes.WatchNamespacedAsync<DataVolume>(@namespace, onError: null, cancellationToken);
+        await foreach (var item in stream.ConfigureAwait(false))
+        {
+            yield return item;
+        }
+    }
+
+    public async Task<bool> SecretExistsAsync(string name, string @namespace, CancellationToken cancellationToken) =>
+        await ExistsAsync(() => Connection.Client.CoreV1.ReadNamespacedSecretAsync(name, @namespace, cancellationToken: cancellationToken), $"reading Secret {@namespace}/{name}").ConfigureAwait(false);
+
+    public async Task<bool> ConfigMapExistsAsync(string name, string @namespace, CancellationToken cancellationToken) =>
+        await ExistsAsync(() => Connection.Client.CoreV1.ReadNamespacedConfigMapAsync(name, @namespace, cancellationToken: cancellationToken), $"reading ConfigMap {@namespace}/{name}").ConfigureAwait(false);
+
+    public async Task<V1Secret> CreateSecretAsync(V1Secret secret, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await Connection.Client.CoreV1.CreateNamespacedSecretAsync(secret, secret.Metadata.NamespaceProperty, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpOperationException e)
+        {
+            throw ClusterException.FromApi(e, $"creating Secret {secret.Metadata.NamespaceProperty}/{secret.Metadata.Name}");
+        }
+    }
+
+    public async Task<V1ConfigMap> CreateConfigMapAsync(V1ConfigMap configMap, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await Connection.Client.CoreV1.CreateNamespacedConfigMapAsync(configMap, configMap.Metadata.NamespaceProperty, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpOperationException e)
+        {
+            throw ClusterException.FromApi(e, $"creating ConfigMap {configMap.Metadata.NamespaceProperty}/{configMap.Metadata.Name}");
+        }
+    }
+
+    /// <summary>Makes <paramref name="owner"/> the owner of a Secret or ConfigMap, so it is deleted with it.</summary>
+    public async Task SetOwnerAsync(string kind, string name, string @namespace, V1OwnerReference owner, CancellationToken cancellationToken)
+    {
+        var patch = new V1Patch(
+            new { metadata = new { ownerReferences = new[] { owner } } },
+            V1Patch.PatchType.MergePatch);
+        try
+        {
+            _ = kind == "Secret"
+                ? (object)await Connection.Client.CoreV1.PatchNamespacedSecretAsync(patch, name, @namespace, cancellationToken: cancellationToken).ConfigureAwait(false)
+                : await Connection.Client.CoreV1.PatchNamespacedConfigMapAsync(patch, name, @namespace, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpOperationException e)
+        {
+            throw ClusterException.FromApi(e, $"setting the owner of {kind} {@namespace}/{name}");
+        }
+    }
+
+    /// <summary>Deletes a Secret or ConfigMap CdiTools created, when what needed it could not be created; a failure here is not reported over the first.</summary>
+    public async Task TryDeleteAsync(string kind, string name, string @namespace)
+    {
+        try
+        {
+            _ = kind == "Secret"
+                ? await Connection.Client.CoreV1.DeleteNamespacedSecretAsync(name, @namespace).ConfigureAwait(false)
+                : await Connection.Client.CoreV1.DeleteNamespacedConfigMapAsync(name, @namespace).ConfigureAwait(false);
+        }
+        catch (HttpOperationException)
+        {
+            // The original error matters more; a leftover is named in it by the caller.
+        }
+    }
+
     /// <summary>CDIConfig as it changes: the current object first, then every change, until cancelled.</summary>
     public async IAsyncEnumerable<CdiConfig> WatchCdiConfigAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -159,6 +292,38 @@ public sealed class CdiApi(ClusterConnection connection)
             {
                 yield return config;
             }
+        }
+    }
+
+    private static async Task<bool> ExistsAsync<T>(Func<Task<T>> read, string doing)
+    {
+        try
+        {
+            await read().ConfigureAwait(false);
+            return true;
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return false;
+        }
+        catch (HttpOperationException e)
+        {
+            throw ClusterException.FromApi(e, doing);
+        }
+    }
+
+    // A 404 for a missing object carries a Status with reason NotFound and details; a 404 for a
+    // resource the server does not serve (CRD absent) carries a bare page or a Status without details.
+    private static string? StatusReason(HttpOperationException e)
+    {
+        try
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(e.Response.Content ?? "");
+            return document.RootElement.TryGetProperty("details", out var details) && details.TryGetProperty("name", out var name) ? name.GetString() : null;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null;
         }
     }
 

@@ -49,6 +49,14 @@ public sealed record ScratchStorageClassReport
     public IReadOnlyList<string> Warnings { get; init; } = [];
 }
 
+/// <summary>The cluster facts that decide a scratch PVC's class: CDI's release, CDIConfig's status and the default class.</summary>
+public sealed record ScratchContext(CdiVersion? Release, string? Effective, string? DefaultClass)
+{
+    /// <summary>The class the scratch PVC of a DataVolume asking for <paramref name="dataVolumeClass"/> gets; null when none at all.</summary>
+    /// <remarks>CDIConfig's status already holds the pre-v1.65 fallback to the default class; after it, the DataVolume's class, then admission's default.</remarks>
+    public string? ScratchClassFor(string? dataVolumeClass) => Effective ?? dataVolumeClass ?? DefaultClass;
+}
+
 /// <summary>What setting (or clearing) the scratch class will do, worked out before anything is written.</summary>
 public sealed record ScratchChangePlan
 {
@@ -92,7 +100,7 @@ public sealed class ScratchStorageClassService(CdiApi api)
             target = $"{ns}/{dataVolume}";
             if (await api.GetDataVolumeAsync(dataVolume, ns, cancellationToken).ConfigureAwait(false) is { } found)
             {
-                dataVolumeClass = found.RequestedStorageClass;
+                dataVolumeClass = found.RequestedStorageClass();
             }
             else if (await api.GetPersistentVolumeClaimAsync(dataVolume, ns, cancellationToken).ConfigureAwait(false) is { } claim)
             {
@@ -109,7 +117,7 @@ public sealed class ScratchStorageClassService(CdiApi api)
         string? scratchClass = null;
         if (dataVolume is not null)
         {
-            scratchClass = cluster.Effective ?? dataVolumeClass ?? cluster.DefaultClass;
+            scratchClass = new ScratchContext(cluster.Release, cluster.Effective, cluster.DefaultClass).ScratchClassFor(dataVolumeClass);
         }
 
         if (cluster.Configured is { } configured && !cluster.ClassNames.Contains(configured))
@@ -136,6 +144,13 @@ public sealed class ScratchStorageClassService(CdiApi api)
             ScratchClass = dataVolume is null ? null : scratchClass,
             Warnings = warnings,
         };
+    }
+
+    /// <summary>What deciding the scratch class of many DataVolumes needs, read once.</summary>
+    public async Task<ScratchContext> ContextAsync(CancellationToken cancellationToken)
+    {
+        var cluster = await ReadAsync(cancellationToken).ConfigureAwait(false);
+        return new ScratchContext(cluster.Release, cluster.Effective, cluster.DefaultClass);
     }
 
     /// <summary>Works out what setting <paramref name="storageClass"/> (or clearing, for null) does, without writing.</summary>

@@ -18,6 +18,9 @@ public sealed record SupportEntry
     /// <summary>When <see cref="Scratch"/> is <see cref="ScratchUse.Conditional"/>: the condition.</summary>
     public string? Condition { get; init; }
 
+    /// <summary>The condition's name in the data ("customCa", "pullMethodPod", "nbdkit", ...), for code that decides it.</summary>
+    public string? ConditionKey { get; init; }
+
     /// <summary>Why scratch space is needed, or why the import is not supported.</summary>
     public string? Reason { get; init; }
 

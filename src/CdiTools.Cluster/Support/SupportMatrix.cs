@@ -205,6 +205,7 @@ public sealed class SupportMatrix
                 Endpoint = cell.Endpoint,
                 Scratch = cell.Scratch,
                 Condition = cell.ConditionKey is null ? null : document.Conditions[cell.ConditionKey],
+                ConditionKey = cell.ConditionKey,
                 Reason = cell.ReasonKey is null ? null : document.Reasons[cell.ReasonKey],
                 Notes = notes,
                 ScratchStorageClass = cell.Scratch is ScratchUse.Always or ScratchUse.Conditional ? scratchStorageClass : null,

@@ -1,0 +1,184 @@
+using CdiTools.Cluster.Models;
+using CdiTools.Cluster.Scratch;
+using k8s.Models;
+
+namespace CdiTools.Cluster.DataVolumes;
+
+/// <summary>A DataVolume that was created, with what the caller should know about it.</summary>
+public sealed record CreatedDataVolume(DataVolumeView View, DataVolumeManifest Manifest, IReadOnlyList<string> Warnings);
+
+/// <summary>
+/// Creates, reads and deletes DataVolumes. Creation checks first what CDI would only find out later
+/// (a name taken, a Secret or ConfigMap that is missing), creates the Secret and ConfigMap before the
+/// DataVolume that mounts them, and makes the DataVolume their owner so they go away with it; when
+/// the DataVolume cannot be created, what was created for it is deleted again.
+/// </summary>
+public sealed class DataVolumeService(CdiApi api)
+{
+    private readonly ScratchStorageClassService scratch = new(api);
+
+    public string NamespaceOr(string? @namespace) => api.Connection.NamespaceOr(@namespace);
+
+    /// <summary>The objects <paramref name="request"/> makes, in the namespace it names or the connection's.</summary>
+    public DataVolumeManifest Plan(DataVolumeRequest request) => DataVolumeManifestBuilder.Build(request, NamespaceOr(request.Namespace));
+
+    public async Task<CreatedDataVolume> CreateAsync(DataVolumeRequest request, CancellationToken cancellationToken)
+    {
+        var manifest = Plan(request);
+        var ns = manifest.Namespace;
+        var warnings = new List<string>();
+        await PreflightAsync(request, manifest, cancellationToken).ConfigureAwait(false);
+
+        var created = new List<(string Kind, string Name)>();
+        DataVolume dataVolume;
+        try
+        {
+            if (manifest.Secret is { } secret)
+            {
+                await api.CreateSecretAsync(secret, cancellationToken).ConfigureAwait(false);
+                created.Add(("Secret", secret.Metadata.Name));
+            }
+
+            if (manifest.ConfigMap is { } configMap)
+            {
+                await api.CreateConfigMapAsync(configMap, cancellationToken).ConfigureAwait(false);
+                created.Add(("ConfigMap", configMap.Metadata.Name));
+            }
+
+            dataVolume = await api.CreateDataVolumeAsync(manifest.DataVolume, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception) when (created.Count > 0)
+        {
+            foreach (var (kind, name) in created)
+            {
+                await api.TryDeleteAsync(kind, name, ns).ConfigureAwait(false);
+            }
+
+            throw;
+        }
+
+        var owner = new V1OwnerReference
+        {
+            ApiVersion = dataVolume.ApiVersion ?? $"{CdiResources.CdiGroup}/{CdiResources.CdiVersion}",
+            Kind = DataVolume.KindName,
+            Name = dataVolume.Metadata.Name,
+            Uid = dataVolume.Metadata.Uid,
+            BlockOwnerDeletion = false,
+        };
+        foreach (var (kind, name) in created)
+        {
+            try
+            {
+                await api.SetOwnerAsync(kind, name, ns, owner, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (ClusterException e)
+            {
+                warnings.Add($"{kind} {ns}/{name} is not owned by the DataVolume, so it stays when the DataVolume is deleted: {e.Message}");
+            }
+        }
+
+        ScratchContext? context = null;
+        try
+        {
+            context = await scratch.ContextAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (ClusterException e) when (e.Kind is ClusterErrorKind.Forbidden or ClusterErrorKind.NotFound)
+        {
+            warnings.Add($"The scratch class cannot be predicted: {e.Message}");
+        }
+
+        var view = DataVolumeView.Of(dataVolume, context);
+        return new CreatedDataVolume(view, manifest, warnings);
+    }
+
+    /// <summary>DataVolumes whose names pass <paramref name="nameFilter"/>, in a namespace or (null) all of them, sorted by namespace and name.</summary>
+    public async Task<IReadOnlyList<DataVolumeView>> ListAsync(string? @namespace, Func<string, bool> nameFilter, CancellationToken cancellationToken)
+    {
+        var found = await api.ListDataVolumesAsync(@namespace, cancellationToken).ConfigureAwait(false);
+        var context = await TryContextAsync(cancellationToken).ConfigureAwait(false);
+        return found
+            .Where(dv => nameFilter(dv.Metadata.Name))
+            .OrderBy(dv => dv.Metadata.NamespaceProperty, StringComparer.Ordinal)
+            .ThenBy(dv => dv.Metadata.Name, StringComparer.Ordinal)
+            .Select(dv => DataVolumeView.Of(dv, context))
+            .ToList();
+    }
+
+    /// <summary>One DataVolume; null when it does not exist.</summary>
+    public async Task<DataVolumeView?> GetAsync(string name, string @namespace, CancellationToken cancellationToken) =>
+        await api.GetDataVolumeAsync(name, @namespace, cancellationToken).ConfigureAwait(false) is { } dataVolume
+            ? DataVolumeView.Of(dataVolume, await TryContextAsync(cancellationToken).ConfigureAwait(false))
+            : null;
+
+    /// <summary>Deletes a DataVolume; its PVC and the Secrets and ConfigMaps it owns go with it. False when it did not exist.</summary>
+    public Task<bool> RemoveAsync(string name, string @namespace, CancellationToken cancellationToken) =>
+        api.DeleteDataVolumeAsync(name, @namespace, cancellationToken);
+
+    private async Task<ScratchContext?> TryContextAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await scratch.ContextAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (ClusterException e) when (e.Kind is ClusterErrorKind.Forbidden or ClusterErrorKind.NotFound)
+        {
+            // Reading DataVolumes does not need the cluster-scoped CDI objects; without them the scratch class stays unknown.
+            return null;
+        }
+    }
+
+    private async Task PreflightAsync(DataVolumeRequest request, DataVolumeManifest manifest, CancellationToken cancellationToken)
+    {
+        var ns = manifest.Namespace;
+        if (await api.GetDataVolumeAsync(manifest.Name, ns, cancellationToken).ConfigureAwait(false) is not null)
+        {
+            throw new ClusterException("DataVolumeExists", ClusterErrorKind.AlreadyExists, $"DataVolume {ns}/{manifest.Name} already exists.");
+        }
+
+        if (await api.GetPersistentVolumeClaimAsync(manifest.Name, ns, cancellationToken).ConfigureAwait(false) is { } claim
+            && claim.Metadata.OwnerReferences?.Any(o => o.Kind == DataVolume.KindName) != true)
+        {
+            throw new ClusterException("PvcExists", ClusterErrorKind.AlreadyExists, $"Destination PVC {ns}/{manifest.Name} already exists and no DataVolume owns it; CDI refuses a DataVolume of that name.");
+        }
+
+        if (manifest.Secret is { } secret && await api.SecretExistsAsync(secret.Metadata.Name, ns, cancellationToken).ConfigureAwait(false))
+        {
+            throw new ClusterException("SecretExists", ClusterErrorKind.AlreadyExists, $"Secret {ns}/{secret.Metadata.Name} already exists; CdiTools does not overwrite it. Delete it, or pass its name with -SecretName.");
+        }
+
+        if (manifest.ConfigMap is { } configMap && await api.ConfigMapExistsAsync(configMap.Metadata.Name, ns, cancellationToken).ConfigureAwait(false))
+        {
+            throw new ClusterException("ConfigMapExists", ClusterErrorKind.AlreadyExists, $"ConfigMap {ns}/{configMap.Metadata.Name} already exists; CdiTools does not overwrite it. Delete it, or pass its name with -CertConfigMap.");
+        }
+
+        // CDI would start the importer pod and leave it waiting for a volume that never comes.
+        foreach (var name in request.SecretExtraHeaders.Prepend(request.SecretName).OfType<string>())
+        {
+            if (!await api.SecretExistsAsync(name, ns, cancellationToken).ConfigureAwait(false))
+            {
+                throw new ClusterException("SecretNotFound", ClusterErrorKind.NotFound, $"There is no Secret {ns}/{name}; the importer pod would wait for it forever.");
+            }
+        }
+
+        if (request.CertConfigMap is { } existing && !await api.ConfigMapExistsAsync(existing, ns, cancellationToken).ConfigureAwait(false))
+        {
+            throw new ClusterException("ConfigMapNotFound", ClusterErrorKind.NotFound, $"There is no ConfigMap {ns}/{existing}; the importer pod would wait for it forever.");
+        }
+
+        if (request.Source == DataVolumeSourceKind.Pvc)
+        {
+            var sourceNs = request.SourceNamespace ?? ns;
+            try
+            {
+                if (await api.GetPersistentVolumeClaimAsync(request.SourceName!, sourceNs, cancellationToken).ConfigureAwait(false) is null)
+                {
+                    throw new ClusterException("CloneSourceNotFound", ClusterErrorKind.NotFound, $"There is no PVC {sourceNs}/{request.SourceName} to clone; the DataVolume would wait for it.");
+                }
+            }
+            catch (ClusterException e) when (e.Kind == ClusterErrorKind.Forbidden)
+            {
+                // Cloning across namespaces may be allowed to CDI without this user reading the source.
+            }
+        }
+    }
+}
