@@ -11,6 +11,13 @@ public sealed record DataVolumeManifest(DataVolume DataVolume, V1Secret? Secret,
 
     public string Namespace => DataVolume.Metadata.NamespaceProperty;
 
+    /// <summary>The source in one line, as <see cref="DataVolumeView.Source"/> gives it.</summary>
+    public string SourceText => DataVolumeView.Describe(DataVolume.Spec);
+
+    /// <summary>"Secret vms/disk-source-credentials", ...: the objects in creation order, for messages.</summary>
+    public IReadOnlyList<string> Describe() =>
+        Objects().Select(o => $"{o.Kind} {(o.Metadata.NamespaceProperty is { } ns ? ns + "/" : string.Empty)}{o.Metadata.Name}").ToList();
+
     /// <summary>The objects in the order they are created: what the DataVolume refers to first.</summary>
     public IEnumerable<k8s.IKubernetesObject<V1ObjectMeta>> Objects()
     {
@@ -46,12 +53,18 @@ public static class DataVolumeManifestBuilder
     public const string GcsKeyFile = "credentials.json";
 
     /// <summary>
-    /// The objects for <paramref name="request"/> in <paramref name="namespace"/>.
+    /// The objects for <paramref name="request"/> in <paramref name="namespace"/>; with a null
+    /// namespace the objects name none, so kubectl applies them to its current one.
     /// </summary>
     /// <exception cref="DataVolumeRequestException">The request does not pass <see cref="DataVolumeRules"/>; it lists every problem.</exception>
-    public static DataVolumeManifest Build(DataVolumeRequest request, string @namespace)
+    public static DataVolumeManifest Build(DataVolumeRequest request, string? @namespace)
     {
-        var problems = DataVolumeRules.Check(request);
+        var problems = DataVolumeRules.Check(request).ToList();
+        if (@namespace is null && request.SourceNamespace is null && request.Source is DataVolumeSourceKind.Pvc or DataVolumeSourceKind.Snapshot)
+        {
+            problems.Add(new DataVolumeProblem("SourceNamespaceRequired", "SourceNamespace", "CDI needs the clone source's namespace: give -Namespace or -SourceNamespace."));
+        }
+
         if (problems.Count > 0)
         {
             throw new DataVolumeRequestException(problems);
@@ -149,7 +162,7 @@ public static class DataVolumeManifestBuilder
         return storage;
     }
 
-    private static DataVolumeSource Source(DataVolumeRequest r, string @namespace, string? secretName, string? certConfigMap) => r.Source switch
+    private static DataVolumeSource Source(DataVolumeRequest r, string? @namespace, string? secretName, string? certConfigMap) => r.Source switch
     {
         DataVolumeSourceKind.Http => new DataVolumeSource
         {
@@ -177,8 +190,8 @@ public static class DataVolumeManifestBuilder
         },
         DataVolumeSourceKind.Upload => new DataVolumeSource { Upload = new EmptySource() },
         DataVolumeSourceKind.Blank => new DataVolumeSource { Blank = new EmptySource() },
-        DataVolumeSourceKind.Pvc => new DataVolumeSource { Pvc = new ObjectInNamespace { Name = r.SourceName!, Namespace = r.SourceNamespace ?? @namespace } },
-        DataVolumeSourceKind.Snapshot => new DataVolumeSource { Snapshot = new ObjectInNamespace { Name = r.SourceName!, Namespace = r.SourceNamespace ?? @namespace } },
+        DataVolumeSourceKind.Pvc => new DataVolumeSource { Pvc = new ObjectInNamespace { Name = r.SourceName!, Namespace = (r.SourceNamespace ?? @namespace)! } },
+        DataVolumeSourceKind.Snapshot => new DataVolumeSource { Snapshot = new ObjectInNamespace { Name = r.SourceName!, Namespace = (r.SourceNamespace ?? @namespace)! } },
         DataVolumeSourceKind.S3 => new DataVolumeSource { S3 = new S3DataSource { Url = r.Url!, SecretRef = secretName, CertConfigMap = certConfigMap } },
         DataVolumeSourceKind.Gcs => new DataVolumeSource { Gcs = new GcsDataSource { Url = r.Url!, SecretRef = secretName } },
         DataVolumeSourceKind.ImageIo => new DataVolumeSource
@@ -209,7 +222,7 @@ public static class DataVolumeManifestBuilder
         _ => throw new ArgumentOutOfRangeException(nameof(r), r.Source, "No source object for this kind."),
     };
 
-    private static V1Secret Secret(DataVolumeRequest r, string @namespace)
+    private static V1Secret Secret(DataVolumeRequest r, string? @namespace)
     {
         var data = r.ServiceAccountKey is { } key
             ? new Dictionary<string, string> { [GcsKeyFile] = key }
@@ -224,7 +237,7 @@ public static class DataVolumeManifestBuilder
         };
     }
 
-    private static V1ConfigMap ConfigMap(DataVolumeRequest r, string @namespace) => new()
+    private static V1ConfigMap ConfigMap(DataVolumeRequest r, string? @namespace) => new()
     {
         ApiVersion = "v1",
         Kind = "ConfigMap",
@@ -234,7 +247,7 @@ public static class DataVolumeManifestBuilder
         Data = new Dictionary<string, string> { [r.Source == DataVolumeSourceKind.Registry ? "ca.crt" : "ca.pem"] = r.CertificatePem! },
     };
 
-    private static V1ObjectMeta OwnedMetadata(string name, string @namespace) => new()
+    private static V1ObjectMeta OwnedMetadata(string name, string? @namespace) => new()
     {
         Name = name,
         NamespaceProperty = @namespace,

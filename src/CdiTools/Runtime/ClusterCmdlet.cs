@@ -21,8 +21,12 @@ public abstract class ClusterCmdlet : WorkerCmdlet
     [ValidateNotNullOrEmpty]
     public string? Context { get; set; }
 
-    /// <summary>The connection for these parameters; a configuration problem is a terminating error.</summary>
-    protected ClusterConnection Connect()
+    private ClusterConnection? connection;
+
+    /// <summary>The connection for these parameters, made once per call; a configuration problem is a terminating error.</summary>
+    protected ClusterConnection Connect() => connection ??= ConnectNow();
+
+    private ClusterConnection ConnectNow()
     {
         try
         {

@@ -19,6 +19,12 @@ public sealed class KubernetesNameTransformationAttribute : ArgumentTransformati
             return inputData;
         }
 
+        // For string[] parameters: each element on its own.
+        if (value is System.Collections.IList list)
+        {
+            return list.Cast<object?>().Select(item => Transform(engineIntrinsics, item!)).ToArray();
+        }
+
         return KubernetesObjectReference.From(inputData)?.Name ?? throw new ArgumentTransformationMetadataException(
             $"A {value.GetType().Name} has neither a Name nor a metadata.name to take as the object's name.");
     }

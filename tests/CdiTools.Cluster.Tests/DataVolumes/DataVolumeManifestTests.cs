@@ -161,6 +161,18 @@ public sealed class DataVolumeManifestTests
     }
 
     [Fact]
+    public void Without_a_namespace_the_objects_name_none_and_a_clone_needs_its_source_namespace()
+    {
+        var manifest = DataVolumeManifestBuilder.Build(Request("disk", DataVolumeSourceKind.Http) with { Url = "https://x/d.img", Credential = new("u", "p"), Size = 1L << 30 }, null);
+        Assert.Null(manifest.DataVolume.Metadata.NamespaceProperty);
+        Assert.Null(manifest.Secret!.Metadata.NamespaceProperty);
+        Assert.DoesNotContain("namespace", DataVolumeManifestYaml.Render(manifest, false));
+
+        var error = Assert.Throws<DataVolumeRequestException>(() => DataVolumeManifestBuilder.Build(Request("c", DataVolumeSourceKind.Pvc) with { SourceName = "src" }, null));
+        Assert.Equal("SourceNamespaceRequired", error.ErrorId);
+    }
+
+    [Fact]
     public void A_request_CDI_would_refuse_is_not_built()
     {
         var error = Assert.Throws<DataVolumeRequestException>(() => DataVolumeManifestBuilder.Build(Request("disk", DataVolumeSourceKind.Upload), "default"));
@@ -174,5 +186,31 @@ public sealed class DataVolumeManifestTests
         var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=Test CA", key, System.Security.Cryptography.HashAlgorithmName.SHA256);
         using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
         return certificate.ExportCertificatePem() + "\n";
+    }
+}
+
+/// <summary>Sizes as admins write them.</summary>
+public sealed class StorageSizeTests
+{
+    [Theory]
+    [InlineData("10737418240", 10737418240L)]
+    [InlineData("10Gi", 10737418240L)]
+    [InlineData("10GiB", 10737418240L)]
+    [InlineData("1.5Gi", 1610612736L)]
+    [InlineData("500Mi", 524288000L)]
+    [InlineData("20G", 20000000000L)]
+    [InlineData(" 2Ti ", 2199023255552L)]
+    [InlineData("1500m", 2L)]
+    public void Reads(string text, long bytes) => Assert.Equal(bytes, StorageSize.Parse(text));
+
+    [Theory]
+    [InlineData("10GB")]
+    [InlineData("ten gigs")]
+    [InlineData("-5Gi")]
+    [InlineData("")]
+    public void Refuses_with_the_forms_it_takes(string text)
+    {
+        var error = Assert.Throws<FormatException>(() => StorageSize.Parse(text));
+        Assert.Contains("Kubernetes quantity", error.Message);
     }
 }

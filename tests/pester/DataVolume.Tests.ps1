@@ -1,0 +1,176 @@
+BeforeAll {
+    Import-Module $env:CDITOOLS_MODULE -Force
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+
+    $script:Scenario = @{
+        namespaces     = @('vms', 'other')
+        storageClasses = @(@{ name = 'standard'; default = $true }, @{ name = 'fast' })
+        cdi            = @{ version = 'v1.66.0' }
+    }
+    $script:DvPath = '/apis/cdi.kubevirt.io/v1beta1/namespaces/vms/datavolumes'
+    $script:Password = 'p@ss-w0rd-never-shown'
+    $script:Reader = [pscredential]::new('reader', (ConvertTo-SecureString $Password -AsPlainText -Force))
+
+    function script:New-TestPem {
+        $key = [Security.Cryptography.ECDsa]::Create()
+        $request = [Security.Cryptography.X509Certificates.CertificateRequest]::new('CN=Pester CA', $key, [Security.Cryptography.HashAlgorithmName]::SHA256)
+        $request.CreateSelfSigned([DateTimeOffset]::UtcNow.AddDays(-1), [DateTimeOffset]::UtcNow.AddDays(1)).ExportCertificatePem()
+    }
+}
+
+Describe 'New-CdiDataVolume -AsManifest (no cluster)' {
+    BeforeAll {
+        $saved = $env:KUBECONFIG
+        $env:KUBECONFIG = Join-Path $TestDrive 'no-such-kubeconfig'
+    }
+    AfterAll { $env:KUBECONFIG = $saved }
+
+    It 'writes the DataVolume as CDI''s example has it' {
+        $yaml = New-CdiDataVolume registry-image-datavolume -RegistryUrl docker://kubevirt/fedora-cloud-registry-disk-demo -Size 5Gi -AsManifest
+
+        $yaml | Should -BeOfType [string]
+        $yaml | Should -Match '(?m)^kind: DataVolume$'
+        $yaml | Should -Match '(?m)^      url: docker://kubevirt/fedora-cloud-registry-disk-demo$'
+        $yaml | Should -Match '(?m)^        storage: 5Gi$'
+        $yaml | Should -Not -Match 'namespace:'
+    }
+
+    It 'hides the Secret''s values unless -IncludeSecretValues' {
+        $hidden = New-CdiDataVolume web -Url https://images.example/disk.img -Size 10GB -Credential $Reader -Namespace vms -AsManifest
+        $shown = New-CdiDataVolume web -Url https://images.example/disk.img -Size 10GB -Credential $Reader -Namespace vms -AsManifest -IncludeSecretValues
+
+        $hidden | Should -Not -Match ([regex]::Escape($Password))
+        $hidden | Should -Match 'secretKey: <redacted>'
+        $shown | Should -Match "secretKey: $([regex]::Escape($Password))"
+        ($hidden -split '(?m)^---$') | Should -HaveCount 2
+        $hidden | Should -Match '(?m)^  namespace: vms$'
+    }
+
+    It 'refuses what CDI would refuse: <Id>' -ForEach @(
+        @{ Arguments = @{ Upload = $true; Size = 5 }; Id = 'SizeTooSmall' }
+        @{ Arguments = @{ Upload = $true }; Id = 'SizeMissing' }
+        @{ Arguments = @{ Url = 'https://x/root.tar'; ContentType = 'archive'; VolumeMode = 'Block'; Size = '1Gi' }; Id = 'ArchiveOnBlock' }
+        @{ Arguments = @{ Blank = $true; ContentType = 'archive'; Size = '1Gi' }; Id = 'ArchiveNotSupported' }
+        @{ Arguments = @{ ImageStream = 'fedora'; Size = '1Gi' }; Id = 'ImageStreamNeedsNodePull' }
+        @{ Arguments = @{ RegistryUrl = 'https://quay.io/x'; Size = '1Gi' }; Id = 'InvalidRegistryUrl' }
+        @{ Arguments = @{ Url = 'https://x/d.img'; Checksum = 'sha256:abc'; Size = '1Gi' }; Id = 'InvalidChecksum' }
+    ) {
+        $result = New-CdiDataVolume disk @Arguments -AsManifest -ErrorVariable failure -ErrorAction SilentlyContinue
+
+        $result | Should -BeNullOrEmpty
+        $failure[0].FullyQualifiedErrorId | Should -BeLike "$Id,*"
+        $failure[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+    }
+
+    It 'reports every problem of one request' {
+        New-CdiDataVolume Bad_Name -Upload -Size 5 -AsManifest -ErrorVariable failure -ErrorAction SilentlyContinue
+
+        $failure.FullyQualifiedErrorId | ForEach-Object { ($_ -split ',')[0] } | Should -Be @('InvalidName', 'SizeTooSmall')
+    }
+
+    It 'says what is wrong with a size it cannot read' {
+        New-CdiDataVolume disk -Upload -Size 'ten gigs' -AsManifest -ErrorVariable failure -ErrorAction SilentlyContinue
+
+        $failure[0].FullyQualifiedErrorId | Should -BeLike 'InvalidSize,*'
+        "$($failure[0])" | Should -Match 'Kubernetes quantity'
+    }
+}
+
+Describe 'New-, Get- and Remove-CdiDataVolume against a cluster' {
+    BeforeEach { $cluster = Start-FakeCluster -Scenario $Scenario -Namespace vms }
+    AfterEach { Stop-FakeCluster $cluster }
+
+    It 'creates the DataVolume, its Secret and ConfigMap, owned by it, and predicts scratch space' {
+        $pem = New-TestPem
+        $caFile = Join-Path $TestDrive 'ca.pem'
+        Set-Content $caFile $pem
+
+        $dv = New-CdiDataVolume fedora -Url https://images.example/fedora.qcow2.xz -Size 20Gi -Credential $Reader -CertificateFile $caFile -KubeConfig $cluster.Kubeconfig
+
+        $dv.Name | Should -BeExactly 'fedora'
+        $dv.Namespace | Should -BeExactly 'vms'
+        $dv.Size | Should -Be 20GB
+        $dv.Source | Should -BeExactly 'http https://images.example/fedora.qcow2.xz'
+        $dv.RequiresScratch | Should -BeTrue
+        $dv.ScratchStorageClass | Should -BeExactly 'standard'
+        $stored = Invoke-FakeCluster $cluster "$DvPath/fedora"
+        $stored.spec.source.http.secretRef | Should -BeExactly 'fedora-source-credentials'
+        $stored.spec.source.http.certConfigMap | Should -BeExactly 'fedora-source-ca'
+        $secret = Invoke-FakeCluster $cluster '/api/v1/namespaces/vms/secrets/fedora-source-credentials'
+        [Text.Encoding]::UTF8.GetString([Convert]::FromBase64String($secret.data.secretKey)) | Should -BeExactly $Password
+        $secret.metadata.ownerReferences[0].uid | Should -BeExactly $stored.metadata.uid
+        (Invoke-FakeCluster $cluster '/api/v1/namespaces/vms/configmaps/fedora-source-ca').metadata.ownerReferences[0].name | Should -BeExactly 'fedora'
+    }
+
+    It 'never shows the password in verbose output or errors' {
+        $all = New-CdiDataVolume web -Url https://images.example/disk.img -Size 1Gi -Credential $Reader -KubeConfig $cluster.Kubeconfig -Verbose 4>&1 2>&1
+        $again = New-CdiDataVolume web -Url https://images.example/disk.img -Size 1Gi -Credential $Reader -KubeConfig $cluster.Kubeconfig 2>&1
+
+        ($all + $again | Out-String) | Should -Not -Match ([regex]::Escape($Password))
+        $again[0].FullyQualifiedErrorId | Should -BeLike 'DataVolumeExists,*'
+        $again[0].CategoryInfo.Category | Should -Be 'ResourceExists'
+    }
+
+    It '-WhatIf creates nothing' {
+        $result = New-CdiDataVolume web -Url https://images.example/disk.img -Size 1Gi -Credential $Reader -KubeConfig $cluster.Kubeconfig -WhatIf
+
+        $result | Should -BeNullOrEmpty
+        @((Invoke-FakeCluster $cluster $DvPath).items) | Should -HaveCount 0
+        @((Invoke-FakeCluster $cluster '/api/v1/namespaces/vms/secrets').items) | Should -HaveCount 0
+    }
+
+    It 'fails early when a Secret it should use does not exist' {
+        New-CdiDataVolume web -Url https://images.example/disk.img -Size 1Gi -SecretName missing -KubeConfig $cluster.Kubeconfig -ErrorVariable failure -ErrorAction SilentlyContinue
+
+        $failure[0].FullyQualifiedErrorId | Should -BeLike 'SecretNotFound,*'
+        "$($failure[0])" | Should -Match 'vms/missing'
+        @((Invoke-FakeCluster $cluster $DvPath).items) | Should -HaveCount 0
+    }
+
+    It 'creates one DataVolume per CSV row' {
+        $rows = @"
+Name,Url,Size,StorageClass
+csv-a,https://images.example/a.img,1Gi,fast
+csv-b,https://images.example/b.qcow2,2Gi,
+"@ | ConvertFrom-Csv
+
+        $made = $rows | New-CdiDataVolume -KubeConfig $cluster.Kubeconfig
+
+        $made.Name | Should -Be @('csv-a', 'csv-b')
+        $made[0].StorageClass | Should -BeExactly 'fast'
+        $made[1].StorageClass | Should -BeNullOrEmpty
+        $made[1].Size | Should -Be 2GB
+    }
+
+    It 'gets by name and pattern, reports a plain name that is missing, and spans namespaces' {
+        foreach ($name in 'web-1', 'web-2', 'db') { New-CdiDataVolume $name -Blank -Size 1Gi -KubeConfig $cluster.Kubeconfig | Out-Null }
+        New-CdiDataVolume web-9 -Blank -Size 1Gi -Namespace other -KubeConfig $cluster.Kubeconfig | Out-Null
+
+        (Get-CdiDataVolume -KubeConfig $cluster.Kubeconfig).Name | Should -Be @('db', 'web-1', 'web-2')
+        (Get-CdiDataVolume web-* -KubeConfig $cluster.Kubeconfig).Name | Should -Be @('web-1', 'web-2')
+        (Get-CdiDataVolume web-* -AllNamespaces -KubeConfig $cluster.Kubeconfig | ForEach-Object { "$_" }) | Should -Be @('other/web-9', 'vms/web-1', 'vms/web-2')
+        $found = Get-CdiDataVolume db, ghost, nothing-* -KubeConfig $cluster.Kubeconfig -ErrorVariable failure -ErrorAction SilentlyContinue
+        $found.Name | Should -Be 'db'
+        $failure | Should -HaveCount 1
+        $failure[0].FullyQualifiedErrorId | Should -BeLike 'DataVolumeNotFound,*'
+        (Get-CdiDataVolume -KubeConfig $cluster.Kubeconfig | Out-String) | Should -Match 'Namespace: vms'
+    }
+
+    It 'removes what is piped to it with -Force, and reports one that is not there' {
+        foreach ($name in 'tmp-1', 'tmp-2', 'keep') { New-CdiDataVolume $name -Blank -Size 1Gi -KubeConfig $cluster.Kubeconfig | Out-Null }
+
+        Get-CdiDataVolume tmp-* -KubeConfig $cluster.Kubeconfig | Remove-CdiDataVolume -Force -KubeConfig $cluster.Kubeconfig
+        Remove-CdiDataVolume ghost -Force -KubeConfig $cluster.Kubeconfig -ErrorVariable failure -ErrorAction SilentlyContinue
+
+        @((Invoke-FakeCluster $cluster $DvPath).items.metadata.name) | Should -Be @('keep')
+        $failure[0].FullyQualifiedErrorId | Should -BeLike 'DataVolumeNotFound,*'
+    }
+
+    It 'removes nothing with -WhatIf, even with -Force' {
+        New-CdiDataVolume keep -Blank -Size 1Gi -KubeConfig $cluster.Kubeconfig | Out-Null
+
+        Remove-CdiDataVolume keep -Force -WhatIf -KubeConfig $cluster.Kubeconfig
+
+        @((Invoke-FakeCluster $cluster $DvPath).items) | Should -HaveCount 1
+    }
+}
