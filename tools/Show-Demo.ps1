@@ -1,6 +1,7 @@
 <#
 .SYNOPSIS
-    The main job, end to end, as build.ps1 Demo shows it. Needs no cluster.
+    The main job, end to end, as build.ps1 Demo shows it. Needs no cluster; where a kubeconfig
+    is present it also reads the cluster's scratch class and DataVolumes (it changes nothing).
 .DESCRIPTION
     build.ps1 Demo starts it in a fresh pwsh with CDITOOLS_MODULE set to the built manifest.
     The sample image, tools/sample/demo-disk.qcow2.xz, is a 2 GiB disk (a boot sector, text and
@@ -25,7 +26,8 @@ $output = Join-Path $PSScriptRoot '../out/demo'
 New-Item -ItemType Directory $output -Force | Out-Null
 
 Show-Step 'What the image is, and how large a PVC CDI needs for it' {
-    Get-CdiImageInfo -Path $sample | Format-List
+    $script:info = Get-CdiImageInfo -Path $sample
+    $info | Format-List
 }
 
 Show-Step 'Convert it to a raw disk in one pass: xz and qcow2 peeled as the bytes stream, no scratch copy' {
@@ -44,4 +46,27 @@ Show-Step 'Where CDI v1.66.0 would need a scratch PVC for this very image, and w
     $scratch = Get-CdiSupportMatrix -Format Qcow2Xz -CdiVersion v1.66.0 -RequiresScratch
     $scratch | Format-Table Endpoint, Mark
     "Scratch PVC class: $($scratch[0].ScratchStorageClass)"
+}
+
+Show-Step 'The DataVolume to upload it into, sized for a Filesystem PVC, as a manifest (no cluster needed)' {
+    New-CdiDataVolume demo-disk -Upload -Size $info.FilesystemPvcQuantity -AsManifest
+}
+
+Show-Step 'The same image served over HTTPS with basic auth: credentials go into a Secret the DataVolume owns' {
+    $credential = [pscredential]::new('reader', (ConvertTo-SecureString 'not-shown' -AsPlainText -Force))
+    New-CdiDataVolume demo-disk -Url https://images.example/demo-disk.qcow2.xz -Credential $credential -Size $info.FilesystemPvcQuantity -AsManifest
+}
+
+$kubeconfig = if ($env:KUBECONFIG) { $env:KUBECONFIG } else { Join-Path $HOME '.kube/config' }
+if ($env:KUBECONFIG -or (Test-Path $kubeconfig)) {
+    Show-Step 'A kubeconfig is present: the scratch class CDI uses on that cluster, and why (read only)' {
+        try { Get-CdiScratchStorageClass -ErrorAction Stop } catch { "Could not read the cluster: $_" }
+    }
+    Show-Step 'Its DataVolumes, like kubectl get dv (read only)' {
+        try { Get-CdiDataVolume -AllNamespaces -ErrorAction Stop } catch { "Could not read the cluster: $_" }
+    }
+}
+else {
+    Write-Host ''
+    Write-Host 'No kubeconfig here, so the demo stops before the cluster. With one, Get-CdiScratchStorageClass and Get-CdiDataVolume read it.' -ForegroundColor DarkGray
 }

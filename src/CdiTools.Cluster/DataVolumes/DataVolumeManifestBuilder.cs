@@ -1,4 +1,3 @@
-using System.Globalization;
 using CdiTools.Cluster.Models;
 using k8s.Models;
 
@@ -118,19 +117,8 @@ public static class DataVolumeManifestBuilder
         return new DataVolumeManifest(dataVolume, secret, configMap);
     }
 
-    /// <summary>A size as a Kubernetes quantity, in the largest binary unit that divides it ("10Gi", "1536Mi", "1048577").</summary>
-    public static string Quantity(long bytes)
-    {
-        foreach (var (suffix, unit) in new[] { ("Ti", 1L << 40), ("Gi", 1L << 30), ("Mi", 1L << 20), ("Ki", 1L << 10) })
-        {
-            if (bytes % unit == 0)
-            {
-                return (bytes / unit).ToString(CultureInfo.InvariantCulture) + suffix;
-            }
-        }
-
-        return bytes.ToString(CultureInfo.InvariantCulture);
-    }
+    /// <summary>A size as a Kubernetes quantity, exactly (see <see cref="Sizing.PvcSize.ExactQuantity"/>).</summary>
+    public static string Quantity(long bytes) => Sizing.PvcSize.ExactQuantity(bytes);
 
     private static bool CreatesSecret(DataVolumeRequest r) => r.Credential is not null || r.ServiceAccountKey is not null;
 

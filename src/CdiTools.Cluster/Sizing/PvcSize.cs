@@ -47,15 +47,22 @@ public static class PvcSize
     /// A Kubernetes quantity of at least <paramref name="bytes"/> for a PVC request: exact in Gi or
     /// Mi when it divides evenly, else rounded up to whole Mi ("869Mi").
     /// </summary>
-    public static string ToQuantity(long bytes)
+    public static string ToQuantity(long bytes) => ExactQuantity((bytes + (1 << 20) - 1) / (1 << 20) * (1 << 20));
+
+    /// <summary>
+    /// Exactly <paramref name="bytes"/> as a Kubernetes quantity, in the largest binary unit that
+    /// divides it ("10Gi", "1536Mi", "1048577").
+    /// </summary>
+    public static string ExactQuantity(long bytes)
     {
-        const long mebi = 1 << 20;
-        const long gibi = 1 << 30;
-        if (bytes > 0 && bytes % gibi == 0)
+        foreach (var (suffix, unit) in new[] { ("Ti", 1L << 40), ("Gi", 1L << 30), ("Mi", 1L << 20), ("Ki", 1L << 10) })
         {
-            return (bytes / gibi).ToString(CultureInfo.InvariantCulture) + "Gi";
+            if (bytes > 0 && bytes % unit == 0)
+            {
+                return (bytes / unit).ToString(CultureInfo.InvariantCulture) + suffix;
+            }
         }
 
-        return ((bytes + mebi - 1) / mebi).ToString(CultureInfo.InvariantCulture) + "Mi";
+        return bytes.ToString(CultureInfo.InvariantCulture);
     }
 }
