@@ -215,6 +215,20 @@ public sealed class CdiApi(ClusterConnection connection)
         }
     }
 
+    /// <summary>Events of a namespace as they are recorded (the current ones first), until cancelled.</summary>
+    public async IAsyncEnumerable<Corev1Event> WatchEventsAsync(
+        string @namespace,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (var (type, item) in Connection.Client.CoreV1.WatchListNamespacedEventAsync(@namespace, cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            if (type is WatchEventType.Added or WatchEventType.Modified)
+            {
+                yield return item;
+            }
+        }
+    }
+
     public async Task<bool> SecretExistsAsync(string name, string @namespace, CancellationToken cancellationToken) =>
         await ExistsAsync(() => Connection.Client.CoreV1.ReadNamespacedSecretAsync(name, @namespace, cancellationToken: cancellationToken), $"reading Secret {@namespace}/{name}").ConfigureAwait(false);
 
