@@ -57,6 +57,14 @@ internal sealed class ApiError : Exception
 
     public static ApiError Generic(int code, string reason, string message, JsonObject? details) => new(code, reason, message, details);
 
+    /// <summary>
+    /// A validating webhook's refusal as the API server passes it on: the webhook's own code and
+    /// causes, its message after the API server's "denied the request" prefix, and no reason when
+    /// the webhook gave none.
+    /// </summary>
+    public static ApiError WebhookDenied(string webhook, int code, string message, JsonArray causes) =>
+        new(code, "", $"admission webhook \"{webhook}\" denied the request: {message}", new JsonObject { ["causes"] = causes });
+
     public static ApiError UnauthorizedText(string text) => new(401, "Unauthorized", text, null) { PlainText = text };
 
     /// <summary>
@@ -106,8 +114,14 @@ internal sealed class ApiError : Exception
             ["metadata"] = new JsonObject(),
             ["status"] = "Failure",
             ["message"] = Message,
-            ["reason"] = Reason,
         };
+
+        // The API server leaves reason out when whoever refused gave none (a webhook's own Status).
+        if (Reason.Length > 0)
+        {
+            status["reason"] = Reason;
+        }
+
         if (Details is not null)
         {
             status["details"] = Details.DeepClone();

@@ -295,7 +295,7 @@ public sealed partial class FakeApiServer
                     AddWarnings(context, warnings);
                     if (!dryRun)
                     {
-                        controllers.Notify();
+                        OnChanged();
                     }
 
                     return await WriteJsonAsync(context, 201, created).ConfigureAwait(false);
@@ -307,7 +307,7 @@ public sealed partial class FakeApiServer
                     AddWarnings(context, warnings);
                     if (!dryRun)
                     {
-                        controllers.Notify();
+                        OnChanged();
                     }
 
                     return await WriteJsonAsync(context, 200, updated).ConfigureAwait(false);
@@ -319,7 +319,7 @@ public sealed partial class FakeApiServer
                     AddWarnings(context, warnings);
                     if (!dryRun)
                     {
-                        controllers.Notify();
+                        OnChanged();
                     }
 
                     return await WriteJsonAsync(context, 200, patched).ConfigureAwait(false);
@@ -327,10 +327,10 @@ public sealed partial class FakeApiServer
 
             case "delete":
                 {
-                    var (deleted, finished) = Delete(target, body, dryRun);
+                    var (deleted, finished) = Delete(target, body, dryRun, request.Query["propagationPolicy"].ToString());
                     if (!dryRun)
                     {
-                        controllers.Notify();
+                        OnChanged();
                     }
 
                     return await WriteJsonAsync(context, finished ? 200 : 202, deleted).ConfigureAwait(false);
@@ -341,7 +341,7 @@ public sealed partial class FakeApiServer
                     var deleted = DeleteCollection(target, request, dryRun);
                     if (!dryRun)
                     {
-                        controllers.Notify();
+                        OnChanged();
                     }
 
                     return await WriteJsonAsync(context, 200, deleted).ConfigureAwait(false);
@@ -532,6 +532,15 @@ public sealed partial class FakeApiServer
         }
     }
 
+    /// <summary>CDI registers its DataVolume webhook for the resource itself, not its status.</summary>
+    private void CheckWebhooks(ApiResource r, JsonObject next, JsonObject current, string? subresource)
+    {
+        if (subresource is null)
+        {
+            DataVolumeAdmission.Check(this, r, next, current);
+        }
+    }
+
     private (JsonObject Created, List<string> Warnings) Create(Target target, JsonObject obj, string directive, bool dryRun)
     {
         var r = target.Resource;
@@ -575,6 +584,8 @@ public sealed partial class FakeApiServer
                 throw ApiError.NotFound("namespaces", "namespaces", "", target.Namespace);
             }
 
+            // Validating webhooks see the object after the schema and before storage.
+            DataVolumeAdmission.Check(this, r, obj, null);
             if (store.Get(r, target.Namespace, name) is not null)
             {
                 throw ApiError.AlreadyExists(r.QualifiedName, r.Name, r.Group, name);
@@ -743,6 +754,7 @@ public sealed partial class FakeApiServer
             var warnings = ApplySchema(r, obj, directive, isPatch: false);
             var next = SplitStatus(r, current, obj, target.Subresource);
             Validate(r, next, target.Name!);
+            CheckWebhooks(r, next, current, target.Subresource);
             return (Commit(r, current, next, dryRun).DeepClone().AsObject(), warnings);
         }
     }
@@ -827,6 +839,7 @@ public sealed partial class FakeApiServer
             var warnings = ApplySchema(r, patched, directive, isPatch: true);
             var next = SplitStatus(r, current, patched, target.Subresource);
             Validate(r, next, target.Name!);
+            CheckWebhooks(r, next, current, target.Subresource);
             return (Commit(r, current, next, dryRun).DeepClone().AsObject(), warnings);
         }
     }
@@ -863,7 +876,7 @@ public sealed partial class FakeApiServer
         return result;
     }
 
-    private (JsonObject Deleted, bool Finished) Delete(Target target, string body, bool dryRun)
+    private (JsonObject Deleted, bool Finished) Delete(Target target, string body, bool dryRun, string propagation)
     {
         var r = target.Resource;
         JsonObject? options = null;
@@ -871,6 +884,17 @@ public sealed partial class FakeApiServer
         {
             options = ParseObject(body);
             dryRun |= options["dryRun"] is JsonArray { Count: > 0 } asked && asked.Any(a => a?.GetValue<string>() == "All");
+            propagation = options["propagationPolicy"]?.GetValue<string>() ?? propagation;
+            if (propagation.Length == 0 && options["orphanDependents"]?.GetValue<bool>() == true)
+            {
+                propagation = "Orphan";
+            }
+        }
+
+        if (propagation is not ("" or "Background" or "Foreground" or "Orphan"))
+        {
+            throw ApiError.Invalid("DeleteOptions", "", "", "",
+                [FieldError.NotSupported("propagationPolicy", JsonValue.Create(propagation), ["Foreground", "Background", "Orphan", "nil"])]);
         }
 
         lock (store.Gate)
@@ -893,12 +917,27 @@ public sealed partial class FakeApiServer
             }
 
             ConsumeInjectedConflict(r, current);
+            if (!dryRun && propagation == "Orphan")
+            {
+                garbage.Orphan(meta["uid"]!.GetValue<string>());
+            }
+            else if (!dryRun && propagation == "Foreground" && meta["deletionTimestamp"] is null)
+            {
+                // The API server parks the owner behind this finalizer until the collector has
+                // deleted its dependents.
+                var parked = current.DeepClone().AsObject();
+                var finalizers = Metadata(parked)["finalizers"] as JsonArray ?? [];
+                finalizers.Add(GarbageCollector.ForegroundFinalizer);
+                Metadata(parked)["finalizers"] = finalizers;
+                current = store.Put(r, parked);
+            }
+
             return DeleteLocked(r, current, dryRun);
         }
     }
 
     /// <summary>Deletes at once, or marks for deletion while finalizers remain. Callers hold the store's gate.</summary>
-    private (JsonObject Deleted, bool Finished) DeleteLocked(ApiResource r, JsonObject current, bool dryRun)
+    internal (JsonObject Deleted, bool Finished) DeleteLocked(ApiResource r, JsonObject current, bool dryRun)
     {
         var meta = Metadata(current);
         if (meta["finalizers"] is JsonArray { Count: > 0 })

@@ -20,7 +20,8 @@ namespace CdiTools.Testing.FakeCluster;
 /// CA, spoken to by the real KubernetesClient through a kubeconfig it writes. It stores objects as
 /// JSON, keeps resourceVersions, answers conflicts, patches, watches and errors as the API server
 /// does, validates CDI's custom resources against their CRD schemas, and plays the CDI and
-/// HyperConverged controllers whose reactions CdiTools depends on.
+/// HyperConverged controllers whose reactions CdiTools depends on: the scratch-class settings,
+/// CDI's DataVolume lifecycle with its validating webhook, and Kubernetes' garbage collector.
 /// </summary>
 public sealed partial class FakeApiServer : IAsyncDisposable
 {
@@ -40,6 +41,8 @@ public sealed partial class FakeApiServer : IAsyncDisposable
     private readonly CancellationTokenSource stopping = new();
     private readonly FakeClusterOptions options;
     private readonly Controllers controllers;
+    private readonly DataVolumeController dataVolumes;
+    private readonly GarbageCollector garbage;
 
     private FakeApiServer(FakeClusterOptions options)
     {
@@ -51,6 +54,8 @@ public sealed partial class FakeApiServer : IAsyncDisposable
         tokens[Token] = options.UserName;
         tokens[ExecToken] = options.UserName;
         controllers = new Controllers(this, options.Controllers) { Delay = options.ControllerDelay };
+        dataVolumes = new DataVolumeController(this, options.Controllers, options.DataVolumeStepDelay);
+        garbage = new GarbageCollector(this, options.Controllers);
 
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.WebHost.UseKestrelCore().UseKestrelHttpsConfiguration().ConfigureKestrel(kestrel =>
@@ -104,7 +109,12 @@ public sealed partial class FakeApiServer : IAsyncDisposable
     public bool ControllersRunning
     {
         get => controllers.Running;
-        set => controllers.Running = value;
+        set
+        {
+            controllers.Running = value;
+            dataVolumes.Running = value;
+            garbage.Running = value;
+        }
     }
 
     /// <summary>Requests received, in order of completion (a watch is listed when its stream starts).</summary>
@@ -322,7 +332,7 @@ public sealed partial class FakeApiServer : IAsyncDisposable
             }
         }
 
-        controllers.Notify();
+        OnChanged();
     }
 
     /// <summary>Deletes a stored object at once, finalizers or not; returns whether it existed.</summary>
@@ -330,7 +340,7 @@ public sealed partial class FakeApiServer : IAsyncDisposable
     {
         var resource = ResourceFor(apiVersion, kind);
         var removed = store.Remove(resource, resource.Namespaced ? ns ?? "default" : "", name) is not null;
-        controllers.Notify();
+        OnChanged();
         return removed;
     }
 
@@ -372,13 +382,23 @@ public sealed partial class FakeApiServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Runs the enabled controllers now, whatever the delay, unless they are paused.</summary>
-    public void ReconcileNow() => controllers.ReconcileNow();
+    /// <summary>
+    /// Runs the enabled controllers now, whatever the delay, unless they are paused: the CDI and
+    /// HCO ones to a settled state, the garbage collector, and the DataVolume steps that are due.
+    /// </summary>
+    public void ReconcileNow()
+    {
+        controllers.ReconcileNow();
+        garbage.CollectNow();
+        dataVolumes.ReconcileNow();
+    }
 
     public async ValueTask DisposeAsync()
     {
         await stopping.CancelAsync().ConfigureAwait(false);
         controllers.Dispose();
+        dataVolumes.Dispose();
+        garbage.Dispose();
         store.Wake();
         using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(2));
         await app.StopAsync(patience.Token).ConfigureAwait(false);
@@ -460,6 +480,14 @@ public sealed partial class FakeApiServer : IAsyncDisposable
         {
             meta.Remove("generation");
         }
+    }
+
+    /// <summary>After every write: the controllers and the garbage collector look at the new state.</summary>
+    internal void OnChanged()
+    {
+        controllers.Notify();
+        garbage.Notify();
+        dataVolumes.Notify();
     }
 
     internal static string Now() => DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);

@@ -12,6 +12,13 @@ public sealed record FakeClusterOptions
     /// <summary>How long the controllers wait before reacting to a change; zero reacts straight after each write.</summary>
     public TimeSpan ControllerDelay { get; init; } = TimeSpan.Zero;
 
+    /// <summary>
+    /// How long the DataVolume controller waits between the steps of an import, upload or clone
+    /// (Pending, scheduled, each progress report, done); zero runs every step at once, each still
+    /// a separate write.
+    /// </summary>
+    public TimeSpan DataVolumeStepDelay { get; init; } = TimeSpan.FromMilliseconds(50);
+
     /// <summary>Namespaces that exist from the start, as on a new cluster.</summary>
     public IReadOnlyList<string> Namespaces { get; init; } = ["default", "kube-system", "kube-public", "kube-node-lease"];
 }
@@ -32,8 +39,17 @@ public enum FakeControllers
     /// <summary>The HyperConverged operator: owns <c>CDI.spec.config.scratchSpaceStorageClass</c> while an HCO object exists.</summary>
     HyperConverged = 4,
 
+    /// <summary>
+    /// CDI's DataVolume controllers: the target PVC, phases, progress, conditions, restarts and
+    /// events of imports, uploads and clones, driven by time (see <see cref="FakeClusterOptions.DataVolumeStepDelay"/>).
+    /// </summary>
+    DataVolume = 8,
+
+    /// <summary>Kubernetes' garbage collector: deleting an owner deletes the objects whose ownerReferences name it.</summary>
+    GarbageCollector = 16,
+
     /// <summary>Every controller.</summary>
-    All = CdiOperator | CdiConfigStatus | HyperConverged,
+    All = CdiOperator | CdiConfigStatus | HyperConverged | DataVolume | GarbageCollector,
 }
 
 /// <summary>How a kubeconfig written by <see cref="FakeApiServer.WriteKubeconfig"/> authenticates.</summary>

@@ -15,7 +15,15 @@ namespace CdiTools.Testing.FakeCluster;
 ///   "hyperConverged": { "scratchSpaceStorageClass": "standard" },
 ///   "objects": [{ "apiVersion": "v1", "kind": "ConfigMap", "metadata": { "name": "x", "namespace": "images" }, "data": {} }],
 ///   "denials": [{ "verb": "patch", "resource": "cdis", "group": "cdi.kubevirt.io" }],
-///   "controllerDelayMilliseconds": 0
+///   "controllerDelayMilliseconds": 0,
+///   "dataVolumeStepDelayMilliseconds": 50,
+///   "importFailures": [
+///     { "namespace": "images", "name": "flaky", "message": "Unable to connect to http data source: 503", "restarts": 2 },
+///     { "namespace": "images", "name": "small", "tooSmall": { "virtualSize": 10737418240, "availableSize": 1073741824 } },
+///     { "namespace": "images", "name": "corrupt", "checksumMismatch": { "algorithm": "sha256", "expected": "aa..", "calculated": "bb.." } }
+///   ],
+///   "completeUploads": [{ "namespace": "images", "name": "uploaded" }],
+///   "dataVolumeWebhook": true
 /// }
 /// </code>
 /// </summary>
@@ -42,6 +50,18 @@ public sealed record FakeClusterScenario
 
     public int ControllerDelayMilliseconds { get; init; }
 
+    /// <summary>The DataVolume controller's step delay; the server's default (50 ms) when absent.</summary>
+    public int? DataVolumeStepDelayMilliseconds { get; init; }
+
+    /// <summary>Importer failures to script (see <see cref="FakeApiServer.FailImport(string, string, FakeImportFailure)"/>), for DataVolumes created later.</summary>
+    public IReadOnlyList<ScenarioImportFailure> ImportFailures { get; init; } = [];
+
+    /// <summary>Uploads that finish as soon as they are ready (see <see cref="FakeApiServer.CompleteUpload"/>).</summary>
+    public IReadOnlyList<ScenarioDataVolumeName> CompleteUploads { get; init; } = [];
+
+    /// <summary>Whether CDI's DataVolume validating webhook runs; on unless false.</summary>
+    public bool DataVolumeWebhook { get; init; } = true;
+
     public static FakeClusterScenario Load(string path) =>
         JsonSerializer.Deserialize<FakeClusterScenario>(File.ReadAllText(path), Json) ?? throw new InvalidDataException($"{path} holds no scenario.");
 
@@ -52,6 +72,22 @@ public sealed record FakeClusterScenario
     public void ApplyTo(FakeApiServer server)
     {
         server.ControllerDelay = TimeSpan.FromMilliseconds(ControllerDelayMilliseconds);
+        if (DataVolumeStepDelayMilliseconds is { } step)
+        {
+            server.DataVolumeStepDelay = TimeSpan.FromMilliseconds(step);
+        }
+
+        server.DataVolumeWebhook = DataVolumeWebhook;
+        foreach (var failure in ImportFailures)
+        {
+            server.FailImport(failure.Namespace, failure.Name, failure.ToFailure());
+        }
+
+        foreach (var upload in CompleteUploads)
+        {
+            server.CompleteUpload(upload.Namespace, upload.Name);
+        }
+
         foreach (var ns in Namespaces)
         {
             if (server.GetObject("v1", "Namespace", ns) is null)
@@ -151,4 +187,60 @@ public sealed record ScenarioDenial
     public string? Group { get; init; }
 
     public string? User { get; init; }
+}
+
+/// <summary>
+/// A scripted importer failure in a <see cref="FakeClusterScenario"/>: a message (with reason and
+/// restarts), or one of CDI's own, <c>tooSmall</c> or <c>checksumMismatch</c>.
+/// </summary>
+public sealed record ScenarioImportFailure
+{
+    public string Namespace { get; init; } = "default";
+
+    public required string Name { get; init; }
+
+    public string Reason { get; init; } = "Error";
+
+    public string? Message { get; init; }
+
+    /// <summary>Failures before the import goes through; it keeps failing when absent.</summary>
+    public int? Restarts { get; init; }
+
+    public ScenarioTooSmall? TooSmall { get; init; }
+
+    public ScenarioChecksumMismatch? ChecksumMismatch { get; init; }
+
+    public FakeImportFailure ToFailure() => (TooSmall, ChecksumMismatch, Message) switch
+    {
+        ({ } small, null, _) => FakeImportFailure.TooSmall(small.VirtualSize, small.AvailableSize, Restarts),
+        (null, { } checksum, _) => FakeImportFailure.ChecksumMismatch(checksum.Algorithm, checksum.Expected, checksum.Calculated),
+        (null, null, { } message) => new FakeImportFailure { Reason = Reason, Message = message, Restarts = Restarts },
+        _ => throw new InvalidDataException($"The import failure for {Namespace}/{Name} needs exactly one of message, tooSmall or checksumMismatch."),
+    };
+}
+
+/// <summary>The sizes in a too-small-PVC failure.</summary>
+public sealed record ScenarioTooSmall
+{
+    public required long VirtualSize { get; init; }
+
+    public required long AvailableSize { get; init; }
+}
+
+/// <summary>The checksums in a checksum-mismatch failure.</summary>
+public sealed record ScenarioChecksumMismatch
+{
+    public string Algorithm { get; init; } = "sha256";
+
+    public required string Expected { get; init; }
+
+    public required string Calculated { get; init; }
+}
+
+/// <summary>A DataVolume named in a <see cref="FakeClusterScenario"/>.</summary>
+public sealed record ScenarioDataVolumeName
+{
+    public string Namespace { get; init; } = "default";
+
+    public required string Name { get; init; }
 }

@@ -23,6 +23,22 @@ internal sealed class ResourceCatalog
         }
 
         resources.Add(HyperConverged());
+
+        // The CSI snapshotter's CRD, so clones from snapshots have a source to find; its schema is
+        // not among the reference files, so any body is accepted.
+        resources.Add(new ApiResource
+        {
+            Group = "snapshot.storage.k8s.io",
+            Version = "v1",
+            Name = "volumesnapshots",
+            SingularName = "volumesnapshot",
+            Kind = "VolumeSnapshot",
+            Namespaced = true,
+            ShortNames = ["vs"],
+            IsCustom = true,
+            HasStatusSubresource = true,
+            AllowUnconditionalUpdate = false,
+        });
         resources.Add(new ApiResource
         {
             Group = "upload.cdi.kubevirt.io",

@@ -198,9 +198,19 @@ internal sealed class LabelSelector
     }
 }
 
-/// <summary>A parsed <c>fieldSelector</c>: <c>metadata.name</c> and <c>metadata.namespace</c> with <c>=</c>, <c>==</c>, <c>!=</c>, as custom resources allow.</summary>
+/// <summary>
+/// A parsed <c>fieldSelector</c>: <c>metadata.name</c> and <c>metadata.namespace</c> with <c>=</c>,
+/// <c>==</c>, <c>!=</c>, as custom resources allow, plus the fields the API server indexes for
+/// Events (<c>involvedObject.name</c> and the like), which clients use to find an object's events.
+/// </summary>
 internal sealed class FieldSelector
 {
+    private static readonly string[] EventFields =
+    [
+        "involvedObject.kind", "involvedObject.namespace", "involvedObject.name", "involvedObject.uid", "involvedObject.apiVersion",
+        "involvedObject.resourceVersion", "involvedObject.fieldPath", "reason", "reportingComponent", "source", "type",
+    ];
+
     private readonly List<(string Field, string Value, bool Negate)> terms = [];
 
     private FieldSelector()
@@ -230,7 +240,7 @@ internal sealed class FieldSelector
             }
 
             var field = parts[0].Trim();
-            if (field is not ("metadata.name" or "metadata.namespace"))
+            if (field is not ("metadata.name" or "metadata.namespace") && !(resource.Kind == "Event" && resource.Group.Length == 0 && EventFields.Contains(field)))
             {
                 throw ApiError.BadRequest(resource.IsCustom
                     ? $"\"{field}\" is not a known field selector: only \"metadata.name\", \"metadata.namespace\""
@@ -247,7 +257,13 @@ internal sealed class FieldSelector
     {
         foreach (var (field, value, negate) in terms)
         {
-            var actual = (field == "metadata.name" ? obj["metadata"]?["name"]?.GetValue<string>() : obj["metadata"]?["namespace"]?.GetValue<string>()) ?? "";
+            JsonNode? node = obj;
+            foreach (var part in (field == "source" ? "source.component" : field).Split('.'))
+            {
+                node = node?[part];
+            }
+
+            var actual = node is JsonValue v && v.TryGetValue<string>(out var text) ? text : "";
             if ((actual == value) == negate)
             {
                 return false;
