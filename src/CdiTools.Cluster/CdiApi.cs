@@ -229,6 +229,20 @@ public sealed class CdiApi(ClusterConnection connection)
         }
     }
 
+    /// <summary>The events recorded about objects named <paramref name="name"/> in a namespace (a DataVolume and its PVC), oldest first.</summary>
+    public async Task<IReadOnlyList<Corev1Event>> ListEventsAboutAsync(string name, string @namespace, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var list = await Connection.Client.CoreV1.ListNamespacedEventAsync(@namespace, fieldSelector: $"involvedObject.name={name}", cancellationToken: cancellationToken).ConfigureAwait(false);
+            return [.. list.Items.OrderBy(e => e.LastTimestamp ?? e.EventTime ?? e.Metadata.CreationTimestamp)];
+        }
+        catch (HttpOperationException e)
+        {
+            throw ClusterException.FromApi(e, $"listing events about {@namespace}/{name}");
+        }
+    }
+
     public async Task<bool> SecretExistsAsync(string name, string @namespace, CancellationToken cancellationToken) =>
         await ExistsAsync(() => Connection.Client.CoreV1.ReadNamespacedSecretAsync(name, @namespace, cancellationToken: cancellationToken), $"reading Secret {@namespace}/{name}").ConfigureAwait(false);
 

@@ -52,7 +52,12 @@ public static partial class DataVolumeHealth
         "unsupported image format",
     ];
 
-    public static DataVolumeAssessment Assess(DataVolume dataVolume, string targetPhase, int maxRestarts)
+    /// <summary>
+    /// The assessment of <paramref name="dataVolume"/>. <paramref name="lastWarning"/> is the latest
+    /// warning event about it or its PVC: CDI shortens the condition's message ("DataVolume too small
+    /// to contain image") but records the importer's whole message there, with the image's size.
+    /// </summary>
+    public static DataVolumeAssessment Assess(DataVolume dataVolume, string targetPhase, int maxRestarts, string? lastWarning = null)
     {
         var status = dataVolume.Status;
         var phase = status?.Phase ?? string.Empty;
@@ -73,7 +78,7 @@ public static partial class DataVolumeHealth
                 WaitOutcome.Failed,
                 checksum ? "ChecksumMismatch" : "DataVolumeFailed",
                 $"CDI marked the DataVolume Failed{Because(reason, message)}",
-                checksum ? "The image's checksum is not the one given: the download is damaged, or the checksum belongs to another image." : Hint(dataVolume, message));
+                checksum ? "The image's checksum is not the one given: the download is damaged, or the checksum belongs to another image." : Hint(dataVolume, message, lastWarning));
         }
 
         if (phase == Succeeded)
@@ -84,7 +89,7 @@ public static partial class DataVolumeHealth
         var error = running is not null && running.Status != "True" && !BenignReasons.Contains(reason) && message.Length > 0;
         if (error && restarts > 0 && PermanentErrors.Any(p => message.Contains(p, StringComparison.OrdinalIgnoreCase)))
         {
-            return new(WaitOutcome.Failed, "ImportFailing", $"The import fails and CDI keeps retrying it (restart {restarts}){Because(reason, message)}", Hint(dataVolume, message));
+            return new(WaitOutcome.Failed, "ImportFailing", $"The import fails and CDI keeps retrying it (restart {restarts}){Because(reason, message)}", Hint(dataVolume, message, lastWarning));
         }
 
         if (restarts > maxRestarts)
@@ -93,7 +98,7 @@ public static partial class DataVolumeHealth
                 WaitOutcome.Failed,
                 "ImportRestarting",
                 $"The importer restarted {restarts} times{(error ? Because(reason, message) : ".")}",
-                error ? Hint(dataVolume, message) : "kubectl describe pod and the importer's log say more; CDI keeps retrying until the DataVolume is deleted.");
+                error ? Hint(dataVolume, message, lastWarning) : "kubectl describe pod and the importer's log say more; CDI keeps retrying until the DataVolume is deleted.");
         }
 
         if (phase is "WaitForFirstConsumer" or "PendingPopulation")
@@ -111,15 +116,17 @@ public static partial class DataVolumeHealth
     private static string Because(string reason, string message) =>
         message.Length > 0 ? $": {message}{(reason.Length > 0 ? $" ({reason})" : string.Empty)}" : reason.Length > 0 ? $" ({reason})." : ".";
 
-    private static string? Hint(DataVolume dataVolume, string message)
+    private static string? Hint(DataVolume dataVolume, string message, string? lastWarning)
     {
+        // The event's whole message carries details (the image's size) the condition's lacks.
+        var detail = lastWarning is null ? message : $"{message} {lastWarning}";
         if (message.Contains("too small", StringComparison.OrdinalIgnoreCase)
             || message.Contains("larger than the reported available", StringComparison.OrdinalIgnoreCase)
             || message.Contains("no space left", StringComparison.OrdinalIgnoreCase))
         {
             var requested = dataVolume.RequestedStorage()?.RequestedSize()?.ToInt64();
             var asked = requested is { } r ? $" (it asks for {PvcSize.ExactQuantity(r)})" : string.Empty;
-            if (ImageSize().Match(message) is { Success: true } sized && long.TryParse(sized.Groups[1].Value, NumberStyles.None, CultureInfo.InvariantCulture, out var virtualSize))
+            if (ImageSize().Match(detail) is { Success: true } sized && long.TryParse(sized.Groups[1].Value, NumberStyles.None, CultureInfo.InvariantCulture, out var virtualSize))
             {
                 var filesystem = PvcSize.ToQuantity(PvcSize.Required(virtualSize, PvcVolumeMode.Filesystem));
                 return $"The image's disk is {PvcSize.ExactQuantity(virtualSize)}; a Filesystem volume for it needs -Size {filesystem}, a Block volume -Size {PvcSize.ToQuantity(virtualSize)}{asked}. Delete the DataVolume and create it larger.";

@@ -81,6 +81,7 @@ public sealed class DataVolumeWaiter(CdiApi api)
             Pump(ct => api.WatchEventsAsync(ns, ct).Select(e => (object)e), changes.Writer, stopWatches.Token),
         }).ToList();
         var seenEvents = new HashSet<string>(StringComparer.Ordinal);
+        var lastWarnings = new Dictionary<string, string>(StringComparer.Ordinal);
 
         try
         {
@@ -89,7 +90,7 @@ public sealed class DataVolumeWaiter(CdiApi api)
                 switch (change)
                 {
                     case DataVolume dataVolume when states.TryGetValue($"{dataVolume.Metadata.NamespaceProperty}/{dataVolume.Metadata.Name}", out var before) && !before.Done:
-                        var after = Assess(dataVolume, context, options);
+                        var after = Assess(dataVolume, context, options, lastWarnings.GetValueOrDefault(before.Key));
                         if (after.View?.Phase != before.View?.Phase)
                         {
                             onNote(new DataVolumeNote(after.Key, $"{after.Key}: phase {Show(before.View?.Phase)} -> {Show(after.View?.Phase)}", false));
@@ -110,6 +111,11 @@ public sealed class DataVolumeWaiter(CdiApi api)
                         break;
                     case Corev1Event recorded when About(recorded, states) is { } key && seenEvents.Add($"{recorded.Metadata.Uid}:{recorded.Count}"):
                         onNote(new DataVolumeNote(key, $"{key}: {recorded.Reason}: {recorded.Message}", recorded.Type == "Warning"));
+                        if (recorded.Type == "Warning" && recorded.Message is { Length: > 0 } warning)
+                        {
+                            lastWarnings[key] = warning;
+                        }
+
                         break;
                 }
 
@@ -132,6 +138,28 @@ public sealed class DataVolumeWaiter(CdiApi api)
         cancellationToken.ThrowIfCancellationRequested();
         foreach (var key in states.Keys.ToList())
         {
+            // The event with the importer's whole message may come after the status that failed it.
+            if (states[key] is { View: { } failedView, Assessment: { Outcome: WaitOutcome.Failed, ErrorId: "ImportFailing" or "ImportRestarting" or "DataVolumeFailed" } } failed)
+            {
+                try
+                {
+                    var events = await api.ListEventsAboutAsync(failed.Name, failed.Namespace, cancellationToken).ConfigureAwait(false);
+                    // The DataVolume's own warning repeats the short form; the PVC's has the whole message.
+                    var warnings = string.Join(" ", events.Where(e => e.Type == "Warning" && !string.IsNullOrEmpty(e.Message)).Select(e => e.Message).Distinct());
+                    if (warnings.Length > 0)
+                    {
+                        states[key] = Assess(failedView.DataVolume, context, options, warnings);
+                    }
+                }
+                catch (ClusterException)
+                {
+                    // Events only sharpen the hint.
+                }
+            }
+        }
+
+        foreach (var key in states.Keys.ToList())
+        {
             var state = states[key];
             if (!state.Done)
             {
@@ -145,11 +173,11 @@ public sealed class DataVolumeWaiter(CdiApi api)
         return [.. states.Values];
     }
 
-    private static DataVolumeWaitState Assess(DataVolume dataVolume, ScratchContext? context, DataVolumeWaitOptions options) => new(
+    private static DataVolumeWaitState Assess(DataVolume dataVolume, ScratchContext? context, DataVolumeWaitOptions options, string? lastWarning = null) => new(
         dataVolume.Metadata.NamespaceProperty,
         dataVolume.Metadata.Name,
         DataVolumeView.Of(dataVolume, context),
-        DataVolumeHealth.Assess(dataVolume, options.Phase, options.MaxRestarts));
+        DataVolumeHealth.Assess(dataVolume, options.Phase, options.MaxRestarts, lastWarning));
 
     private static string Show(string? phase) => string.IsNullOrEmpty(phase) ? "(none)" : phase;
 
