@@ -174,3 +174,57 @@ csv-b,https://images.example/b.qcow2,2Gi,
         @((Invoke-FakeCluster $cluster $DvPath).items) | Should -HaveCount 1
     }
 }
+
+Describe 'Wait-CdiDataVolume' {
+    BeforeAll {
+        $waitScenario = @{
+            namespaces                      = @('vms')
+            storageClasses                  = @(@{ name = 'standard'; default = $true }, @{ name = 'lazy'; volumeBindingMode = 'WaitForFirstConsumer' })
+            cdi                             = @{ version = 'v1.66.0' }
+            dataVolumeStepDelayMilliseconds = 50
+            importFailures                  = @(@{ namespace = 'vms'; name = 'small'; tooSmall = @{ virtualSize = 10GB; availableSize = 1020054732 } })
+        }
+        $cluster = Start-FakeCluster -Scenario $waitScenario -Namespace vms
+    }
+    AfterAll { Stop-FakeCluster $cluster }
+
+    It 'follows New-CdiDataVolume to success and returns the DataVolume as it ends' {
+        $verbose = $($done = New-CdiDataVolume ok -Url https://images.example/ok.qcow2 -Size 1Gi -KubeConfig $cluster.Kubeconfig |
+                Wait-CdiDataVolume -KubeConfig $cluster.Kubeconfig -Verbose) 4>&1
+
+        $done.Phase | Should -BeExactly 'Succeeded'
+        $done.Progress | Should -BeExactly '100.0%'
+        ($verbose -join "`n") | Should -Match 'vms/ok: phase ImportInProgress -> Succeeded'
+    }
+
+    It 'turns an import CDI only retries into an error with the size the image needs' {
+        New-CdiDataVolume small -Url https://images.example/big.qcow2 -Size 1Gi -KubeConfig $cluster.Kubeconfig | Out-Null
+
+        $result = Wait-CdiDataVolume small -KubeConfig $cluster.Kubeconfig -Timeout 60 -ErrorVariable failure -ErrorAction SilentlyContinue -WarningAction SilentlyContinue
+
+        $result | Should -BeNullOrEmpty
+        $failure[0].FullyQualifiedErrorId | Should -BeLike 'ImportFailing,*'
+        $failure[0].CategoryInfo.Category | Should -Be 'InvalidResult'
+        "$($failure[0])" | Should -Match 'too small'
+        $failure[0].ErrorDetails.RecommendedAction | Should -Match '-Size 10855Mi'
+    }
+
+    It 'warns about a class that waits for the first consumer and times out saying so' {
+        New-CdiDataVolume lazy -Url https://images.example/ok.qcow2 -Size 1Gi -StorageClass lazy -KubeConfig $cluster.Kubeconfig | Out-Null
+
+        Wait-CdiDataVolume lazy -KubeConfig $cluster.Kubeconfig -Timeout 2 -ErrorVariable failure -ErrorAction SilentlyContinue -WarningVariable warned -WarningAction SilentlyContinue
+
+        $failure[0].FullyQualifiedErrorId | Should -BeLike 'WaitTimedOut,*'
+        $failure[0].CategoryInfo.Category | Should -Be 'OperationTimeout'
+        "$warned" | Should -Match '-BindImmediately'
+    }
+
+    It 'waits for everything piped to it together, and names one that does not exist' {
+        foreach ($name in 'multi-1', 'multi-2') { New-CdiDataVolume $name -Blank -Size 1Gi -KubeConfig $cluster.Kubeconfig | Out-Null }
+
+        $done = 'multi-1', 'multi-2', 'ghost' | Wait-CdiDataVolume -KubeConfig $cluster.Kubeconfig -ErrorVariable failure -ErrorAction SilentlyContinue
+
+        $done.Name | Should -Be @('multi-1', 'multi-2')
+        $failure[0].FullyQualifiedErrorId | Should -BeLike 'DataVolumeNotFound,*'
+    }
+}
