@@ -103,12 +103,13 @@ Describe 'New-, Get- and Remove-CdiDataVolume against a cluster' {
     }
 
     It 'never shows the password in verbose output or errors' {
-        $all = New-CdiDataVolume web -Url https://images.example/disk.img -Size 1Gi -Credential $Reader -KubeConfig $cluster.Kubeconfig -Verbose 4>&1 2>&1
-        $again = New-CdiDataVolume web -Url https://images.example/disk.img -Size 1Gi -Credential $Reader -KubeConfig $cluster.Kubeconfig 2>&1
+        $verbose = New-CdiDataVolume web -Url https://images.example/disk.img -Size 1Gi -Credential $Reader -KubeConfig $cluster.Kubeconfig -Verbose 4>&1
+        New-CdiDataVolume web -Url https://images.example/disk.img -Size 1Gi -Credential $Reader -KubeConfig $cluster.Kubeconfig -ErrorVariable failure -ErrorAction SilentlyContinue
 
-        ($all + $again | Out-String) | Should -Not -Match ([regex]::Escape($Password))
-        $again[0].FullyQualifiedErrorId | Should -BeLike 'DataVolumeExists,*'
-        $again[0].CategoryInfo.Category | Should -Be 'ResourceExists'
+        (@($verbose) + @($failure) | Out-String) | Should -Not -Match ([regex]::Escape($Password))
+        ($verbose -join "`n") | Should -Match 'Created Secret vms/web-source-credentials'
+        $failure[0].FullyQualifiedErrorId | Should -BeLike 'DataVolumeExists,*'
+        $failure[0].CategoryInfo.Category | Should -Be 'ResourceExists'
     }
 
     It '-WhatIf creates nothing' {

@@ -215,6 +215,19 @@ public sealed class DataVolumeServiceTests : FakeClusterHarness
     }
 
     [Fact]
+    public async Task Removing_a_DataVolume_takes_the_Secret_and_ConfigMap_made_for_it_along()
+    {
+        Seed();
+        var service = Service();
+        await service.CreateAsync(Http with { Credential = new("u", "p"), CertificatePem = DataVolumeManifestTests.TestPem() }, default);
+
+        Assert.True(await service.RemoveAsync("disk", "vms", default));
+
+        await EventuallyAsync(() => Task.FromResult(Stored("Secret", "disk-source-credentials") is null && Stored("ConfigMap", "disk-source-ca") is null));
+        Assert.Null(Stored("PersistentVolumeClaim", "disk"));
+    }
+
+    [Fact]
     public async Task Removing_deletes_and_says_whether_there_was_one()
     {
         Seed();
