@@ -9,7 +9,7 @@ namespace CdiTools.Engine.Sources.Http;
 /// them, or anything at all when the caller asked to skip the check. Remembers why it refused a
 /// certificate, because the handshake error HttpClient reports does not say.
 /// </summary>
-internal sealed class HttpTlsTrust
+public sealed class HttpTlsTrust
 {
     private readonly X509Certificate2Collection? bundle;
     private readonly string? bundlePath;
@@ -23,8 +23,15 @@ internal sealed class HttpTlsTrust
         this.skipCheck = skipCheck;
     }
 
+    /// <summary>
+    /// Trust in <paramref name="bundle"/> alone (the system's roots when null), or in anything when
+    /// <paramref name="skipCheck"/>; <paramref name="bundleName"/> names the bundle in refusals.
+    /// </summary>
+    public static HttpTlsTrust FromBundle(X509Certificate2Collection? bundle, string bundleName, bool skipCheck) =>
+        new(bundle is { Count: > 0 } ? bundle : null, bundleName, skipCheck);
+
     /// <summary>Loads the CA bundle, if any, so that a bad file is reported before any request.</summary>
-    public static HttpTlsTrust Create(HttpSourceOptions options)
+    internal static HttpTlsTrust Create(HttpSourceOptions options)
     {
         if (options.CertificateAuthorityFile is not { } path)
         {
@@ -73,8 +80,11 @@ internal sealed class HttpTlsTrust
         }
     }
 
+    /// <summary>Why the last certificate was refused, once, as a stable id and a message; null when none was.</summary>
+    public (string ErrorId, string Message)? TakeRefusalReason() => TakeRefusal() is { } refusal ? (refusal.ErrorId, refusal.Message) : null;
+
     /// <summary>The reason the last certificate was refused, once; null when none was.</summary>
-    public HttpFailure? TakeRefusal() => Interlocked.Exchange(ref lastRefusal, null);
+    internal HttpFailure? TakeRefusal() => Interlocked.Exchange(ref lastRefusal, null);
 
     private bool Validate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
     {
@@ -122,7 +132,7 @@ internal sealed class HttpTlsTrust
 
         var subjects = string.Join("; ", bundle.Select(c => c.Subject).Distinct().Take(5));
         var more = bundle.Count > 5 ? $"; and {bundle.Count - 5} more" : string.Empty;
-        return $"the CA bundle '{bundlePath}' ({subjects}{more}), which replaces the system certificate store for this image";
+        return $"the CA bundle '{bundlePath}' ({subjects}{more}), which replaces the system certificate store for this connection";
     }
 
     private static string ChainProblems(X509Chain? chain)
