@@ -20,13 +20,18 @@ public static class LocalImport
             return full;
         }
 
-        var name = source.Name;
+        return Path.Combine(full, BaseName(source.Name) + ".raw");
+    }
+
+    /// <summary>A file name without its image and compression extensions: disk.qcow2.xz gives disk.</summary>
+    public static string BaseName(string name)
+    {
         while (ImageExtensions.FirstOrDefault(e => name.Length > e.Length && name.EndsWith(e, StringComparison.OrdinalIgnoreCase)) is { } extension)
         {
             name = name[..^extension.Length];
         }
 
-        return Path.Combine(full, name + ".raw");
+        return name;
     }
 
     /// <param name="overwrite">Replace an existing destination; otherwise it is an error before anything is read.</param>

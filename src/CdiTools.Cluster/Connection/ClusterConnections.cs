@@ -128,5 +128,12 @@ public static class ClusterConnections
         $"kubeconfig {string.Join(Path.PathSeparator, files.Select(f => f.FullName))}{(context is null ? string.Empty : $", context {context}")}";
 
     private static ClusterConnection Create(KubernetesClientConfiguration configuration, string source) =>
-        new(new Kubernetes(configuration), string.IsNullOrEmpty(configuration.Namespace) ? "default" : configuration.Namespace, configuration.CurrentContext, source, configuration.Host);
+        new(
+            new Kubernetes(configuration),
+            string.IsNullOrEmpty(configuration.Namespace) ? "default" : configuration.Namespace,
+            configuration.CurrentContext,
+            source,
+            configuration.Host,
+            configuration.SslCaCerts,
+            configuration.SkipTlsVerify);
 }

@@ -10,7 +10,8 @@ namespace CdiTools.Cluster.DataVolumes;
 /// <param name="Phase">The phase that ends the wait; Succeeded unless another is named (UploadReady, WaitForFirstConsumer, ...).</param>
 /// <param name="MaxRestarts">How many importer restarts with an error are retries; one more is a failure.</param>
 /// <param name="Timeout">How long to wait in all.</param>
-public sealed record DataVolumeWaitOptions(string Phase, int MaxRestarts, TimeSpan Timeout);
+/// <param name="StopWhenWaitingForConsumer">End with a failure, rather than wait on, when the PVC waits for its first consumer (an upload has no consumer to wait for).</param>
+public sealed record DataVolumeWaitOptions(string Phase, int MaxRestarts, TimeSpan Timeout, bool StopWhenWaitingForConsumer = false);
 
 /// <summary>A DataVolume's state while waiting or at the end, with its assessment.</summary>
 public sealed record DataVolumeWaitState(string Namespace, string Name, DataVolumeView? View, DataVolumeAssessment Assessment)
@@ -173,11 +174,16 @@ public sealed class DataVolumeWaiter(CdiApi api)
         return [.. states.Values];
     }
 
-    private static DataVolumeWaitState Assess(DataVolume dataVolume, ScratchContext? context, DataVolumeWaitOptions options, string? lastWarning = null) => new(
-        dataVolume.Metadata.NamespaceProperty,
-        dataVolume.Metadata.Name,
-        DataVolumeView.Of(dataVolume, context),
-        DataVolumeHealth.Assess(dataVolume, options.Phase, options.MaxRestarts, lastWarning));
+    private static DataVolumeWaitState Assess(DataVolume dataVolume, ScratchContext? context, DataVolumeWaitOptions options, string? lastWarning = null)
+    {
+        var assessment = DataVolumeHealth.Assess(dataVolume, options.Phase, options.MaxRestarts, lastWarning);
+        if (options.StopWhenWaitingForConsumer && assessment.Outcome == WaitOutcome.WaitingForConsumer)
+        {
+            assessment = assessment with { Outcome = WaitOutcome.Failed };
+        }
+
+        return new(dataVolume.Metadata.NamespaceProperty, dataVolume.Metadata.Name, DataVolumeView.Of(dataVolume, context), assessment);
+    }
 
     private static string Show(string? phase) => string.IsNullOrEmpty(phase) ? "(none)" : phase;
 

@@ -1,4 +1,7 @@
 using System.Management.Automation;
+using CdiTools.Cluster;
+using CdiTools.Cluster.DataVolumes;
+using CdiTools.Cluster.Upload;
 using CdiTools.Engine;
 using CdiTools.Runtime;
 
@@ -6,18 +9,98 @@ namespace CdiTools.Commands;
 
 /// <summary>
 /// Import-CdiImage: converts qcow2 or raw images, possibly in gz, xz, zstd or tar, to raw disks in
-/// one pass, with holes for zeros, and nothing left behind on failure or Ctrl+C.
+/// one pass, with holes for zeros, and nothing left behind on failure or Ctrl+C; with -Namespace,
+/// uploads them into DataVolumes through CDI's upload proxy, converted on the way.
 /// </summary>
 [Cmdlet(VerbsData.Import, "CdiImage", DefaultParameterSetName = PathSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
-[OutputType(typeof(CdiImportResult))]
+[OutputType(typeof(CdiImportResult), typeof(CdiDataVolume))]
 public sealed class ImportCdiImageCommand : ImageSourceCmdlet
 {
     private int activityId;
 
-    /// <summary>The raw disk file to write, or a folder to write NAME.raw into; a script block may compute it per input.</summary>
-    [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
+    /// <summary>The raw disk file to write, or a folder to write NAME.raw into; a script block may compute it per input. Not with -Namespace.</summary>
+    [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
     public string? DestinationPath { get; set; }
+
+    /// <summary>Uploads into a DataVolume in this namespace instead of writing a file.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? Namespace { get; set; }
+
+    /// <summary>The DataVolume to upload into; made from the file name when omitted.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? Name { get; set; }
+
+    /// <summary>A DataVolume (from New- or Get-CdiDataVolume) to upload into; implies -NoCreate.</summary>
+    [Parameter(ValueFromPipeline = true)]
+    public CdiDataVolume? DataVolume { get; set; }
+
+    /// <summary>The DataVolume's size: bytes or a quantity; from the image and CDI's filesystem overhead when omitted.</summary>
+    [Parameter]
+    public object? Size { get; set; }
+
+    [Parameter]
+    public string? StorageClass { get; set; }
+
+    [Parameter]
+    [ValidateSet("ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod")]
+    public string[] AccessMode { get; set; } = [];
+
+    [Parameter]
+    [ValidateSet("Filesystem", "Block")]
+    public string? VolumeMode { get; set; }
+
+    /// <summary>Binds the PVC at once even when its class waits for the first consumer (an upload has none).</summary>
+    [Parameter]
+    public SwitchParameter BindImmediately { get; set; }
+
+    /// <summary>Uploads into a DataVolume or PVC that exists already.</summary>
+    [Parameter]
+    public SwitchParameter NoCreate { get; set; }
+
+    /// <summary>The image is a tar to unpack onto a Filesystem volume; it is sent as it is.</summary>
+    [Parameter]
+    public SwitchParameter Archive { get; set; }
+
+    /// <summary>Sends the file as it is and lets CDI convert it (through scratch space), as virtctl does.</summary>
+    [Parameter]
+    public SwitchParameter NoConvert { get; set; }
+
+    /// <summary>The upload proxy's address; CDIConfig's uploadProxyURLOverride or status when omitted.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? UploadProxyUrl { get; set; }
+
+    /// <summary>A PEM file with the CA of the upload proxy's certificate; the kubeconfig's CA when omitted.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? UploadProxyCertificate { get; set; }
+
+    /// <summary>How often a failed upload (connection reset, 5xx) is started again from the first byte.</summary>
+    [Parameter]
+    [ValidateRange(0, 100)]
+    public int RetryCount { get; set; } = 5;
+
+    /// <summary>Returns once the bytes are sent, without waiting for CDI to finish.</summary>
+    [Parameter]
+    public SwitchParameter NoWait { get; set; }
+
+    /// <summary>How long to wait for CDI, in seconds, before the upload and after it.</summary>
+    [Parameter]
+    [ValidateRange(1, 7 * 24 * 3600)]
+    public int Timeout { get; set; } = 3600;
+
+    /// <summary>The kubeconfig file; KUBECONFIG, then ~/.kube/config, then the in-cluster account when omitted.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? KubeConfig { get; set; }
+
+    /// <summary>The kubeconfig context; its current context when omitted.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? Context { get; set; }
 
     /// <summary>Replace an existing destination file.</summary>
     [Parameter]
@@ -32,6 +115,8 @@ public sealed class ImportCdiImageCommand : ImageSourceCmdlet
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
+    private bool Uploading => Namespace is not null || DataVolume is not null || NoCreate || Name is not null;
+
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
@@ -39,6 +124,27 @@ public sealed class ImportCdiImageCommand : ImageSourceCmdlet
         {
             ExpectedSha256 = Checksum is null ? null : Checksum[(Checksum.IndexOf(':', StringComparison.Ordinal) + 1)..],
         };
+
+        if (Uploading == (DestinationPath is not null))
+        {
+            ThrowTerminatingError(new ErrorRecord(
+                new ArgumentException(DestinationPath is null
+                    ? "Give -DestinationPath to write a raw file, or -Namespace (and -Name) to upload into a DataVolume."
+                    : "-DestinationPath writes a file; -Namespace, -Name, -NoCreate and a piped DataVolume upload into the cluster. Give one or the other."),
+                "DestinationRequired",
+                ErrorCategory.InvalidArgument,
+                null));
+        }
+
+        if (Uploading)
+        {
+            foreach (var source in ResolveLocations())
+            {
+                Upload(source, options);
+            }
+
+            return;
+        }
 
         foreach (var source in ResolveLocations())
         {
@@ -82,6 +188,99 @@ public sealed class ImportCdiImageCommand : ImageSourceCmdlet
             {
                 WriteError(ErrorRecords.From(e, source.ToString()));
             }
+        }
+    }
+
+    private void Upload(ImageLocation source, ImageOpenOptions options)
+    {
+        var name = DataVolume?.Name ?? Name ?? DataVolumeNames.FromImage(source.Name);
+        if (name is null)
+        {
+            WriteError(new ErrorRecord(new ArgumentException($"No DataVolume name can be made from '{source.Name}'; give -Name."), "NameRequired", ErrorCategory.InvalidArgument, source.ToString()));
+            return;
+        }
+
+        if (SkipCertificateCheck)
+        {
+            WriteWarning("-SkipCertificateCheck: the upload proxy's certificate is not checked, so the image and the upload token could go to anyone on the path.");
+        }
+
+        var connection = ClusterCmdlet.ConnectFor(this, KubeConfig, Context);
+        var ns = connection.NamespaceOr(DataVolume?.Namespace ?? Namespace);
+        long? size;
+        string? caPem;
+        try
+        {
+            size = SizeArgument.Bytes(Size);
+            caPem = UploadProxyCertificate is null ? null : File.ReadAllText(GetUnresolvedProviderPathFromPSPath(UploadProxyCertificate));
+        }
+        catch (Exception e) when (e is FormatException or IOException or UnauthorizedAccessException)
+        {
+            WriteError(e is FormatException ? new ErrorRecord(e, "InvalidSize", ErrorCategory.InvalidArgument, Size) : ErrorRecords.From(e, UploadProxyCertificate));
+            return;
+        }
+
+        var noCreate = NoCreate || DataVolume is not null;
+        if (!ShouldProcess($"DataVolume {ns}/{name}", noCreate ? $"Upload {source}" : $"Create an upload DataVolume and upload {source}"))
+        {
+            return;
+        }
+
+        var request = new ImageUploadRequest
+        {
+            Source = source,
+            Name = name,
+            Namespace = ns,
+            Size = size,
+            StorageClass = StorageClass,
+            AccessModes = AccessMode,
+            VolumeMode = VolumeMode,
+            BindImmediately = BindImmediately,
+            NoCreate = noCreate,
+            Archive = Archive,
+            NoConvert = NoConvert,
+            UploadProxyUrl = UploadProxyUrl,
+            UploadProxyCertificatePem = caPem,
+            SkipCertificateCheck = SkipCertificateCheck,
+            RetryCount = RetryCount,
+            NoWait = NoWait,
+            Timeout = TimeSpan.FromSeconds(Timeout),
+            OpenOptions = options,
+        };
+        try
+        {
+            var id = ++activityId;
+            var result = RunWorker(async (channel, token) =>
+            {
+                var service = new ImageUploadService(new CdiApi(connection));
+                var bars = new UploadProgressRecords(id, $"Import-CdiImage {source.Name} -> {ns}/{name}", channel.Progress);
+                try
+                {
+                    return await service.UploadAsync(request, bars.Report, channel.WriteVerbose, token).ConfigureAwait(false);
+                }
+                finally
+                {
+                    bars.Complete();
+                }
+            });
+
+            WriteVerbose(
+                $"{source} -> {ns}/{name}: {ByteSize.Format(result.VirtualSize)} disk, {ByteSize.Format(result.Transfer.BytesSent)} sent" +
+                $"{(result.Conversion is { } c ? $" ({string.Join(" > ", c.FormatChain)} converted here, raw in gzip)" : " as it is")}, DataVolume {result.DataVolume.Phase}.");
+            if (PassThru)
+            {
+                WriteObject(new CdiDataVolume(result.DataVolume));
+            }
+        }
+        catch (OperationCanceledException) when (Cancellation.IsCancellationRequested)
+        {
+            throw new PipelineStoppedException();
+        }
+        catch (Exception e) when (e is ClusterException or ImageException or DataVolumeRequestException or IOException or UnauthorizedAccessException)
+        {
+            WriteError(e is DataVolumeRequestException invalid
+                ? new ErrorRecord(invalid, invalid.ErrorId, ErrorCategory.InvalidArgument, name)
+                : ErrorRecords.From(e, $"{ns}/{name}"));
         }
     }
 }

@@ -323,7 +323,7 @@ public sealed class NewCdiDataVolumeCommand : ClusterCmdlet
         Thumbprint = Empty(Thumbprint),
         InitImageUrl = Empty(InitImageUrl),
         ExtraArgs = Empty(ExtraArgs),
-        Size = Bytes(Size),
+        Size = SizeArgument.Bytes(Size),
         StorageClass = Empty(StorageClass),
         AccessModes = AccessMode,
         VolumeMode = Empty(VolumeMode),
@@ -337,16 +337,6 @@ public sealed class NewCdiDataVolumeCommand : ClusterCmdlet
 
     // Import-Csv gives "" for an empty cell: that means "not given".
     private static string? Empty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
-
-    private static long? Bytes(object? size) => (size is PSObject wrapped ? wrapped.BaseObject : size) switch
-    {
-        null => null,
-        string text when string.IsNullOrWhiteSpace(text) => null,
-        string text => StorageSize.Parse(text),
-        double or float or decimal => checked((long)Math.Ceiling(Convert.ToDecimal(size is PSObject p ? p.BaseObject : size, CultureInfo.InvariantCulture))),
-        IConvertible number => number.ToInt64(CultureInfo.InvariantCulture),
-        var other => throw new FormatException($"A {other.GetType().Name} is not a size: give bytes (10GB) or a quantity ('10Gi')."),
-    };
 
     private static IReadOnlyDictionary<string, string> Strings(Hashtable? table) =>
         table?.Cast<DictionaryEntry>().ToDictionary(e => e.Key.ToString()!, e => e.Value?.ToString() ?? string.Empty) ?? new Dictionary<string, string>();

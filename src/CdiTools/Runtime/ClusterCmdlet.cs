@@ -26,19 +26,26 @@ public abstract class ClusterCmdlet : WorkerCmdlet
     /// <summary>The connection for these parameters, made once per call; a configuration problem is a terminating error.</summary>
     protected ClusterConnection Connect() => connection ??= ConnectNow();
 
-    private ClusterConnection ConnectNow()
+    private ClusterConnection ConnectNow() => ConnectFor(this, KubeConfig, Context);
+
+    /// <summary>
+    /// The connection for a kubeconfig and context as a cmdlet's parameters give them, saying which
+    /// in Verbose; a configuration problem is a terminating error. For cmdlets that cannot derive
+    /// from this class (Import-CdiImage is an image cmdlet first).
+    /// </summary>
+    internal static ClusterConnection ConnectFor(PSCmdlet cmdlet, string? kubeConfig, string? context)
     {
         try
         {
             var connection = ClusterConnections.Connect(new ClusterTarget(
-                KubeConfig is null ? null : GetUnresolvedProviderPathFromPSPath(KubeConfig),
-                Context));
-            WriteVerbose($"Cluster {connection.Server} from {connection.Source}; default namespace {connection.Namespace}.");
+                kubeConfig is null ? null : cmdlet.GetUnresolvedProviderPathFromPSPath(kubeConfig),
+                context));
+            cmdlet.WriteVerbose($"Cluster {connection.Server} from {connection.Source}; default namespace {connection.Namespace}.");
             return connection;
         }
         catch (ClusterException e)
         {
-            ThrowTerminatingError(ErrorRecords.From(e, KubeConfig ?? Context));
+            cmdlet.ThrowTerminatingError(ErrorRecords.From(e, kubeConfig ?? context));
             throw;
         }
     }

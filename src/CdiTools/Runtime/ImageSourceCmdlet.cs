@@ -43,8 +43,8 @@ public abstract class ImageSourceCmdlet : WorkerCmdlet
     [ValidateNotNullOrEmpty]
     public string? CertificateFile { get; set; }
 
-    /// <summary>Accept any server certificate for -Uri (with a warning).</summary>
-    [Parameter(ParameterSetName = UriSet)]
+    /// <summary>Accept any server certificate (with a warning): -Uri's, and the upload proxy's when uploading.</summary>
+    [Parameter]
     public SwitchParameter SkipCertificateCheck { get; set; }
 
     /// <summary>Extra HTTP request headers for -Uri.</summary>

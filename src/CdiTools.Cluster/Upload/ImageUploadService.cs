@@ -1,0 +1,331 @@
+using System.Globalization;
+using System.IO.Pipelines;
+using CdiTools.Cluster.DataVolumes;
+using CdiTools.Cluster.Models;
+using CdiTools.Cluster.Sizing;
+using CdiTools.Engine;
+
+namespace CdiTools.Cluster.Upload;
+
+/// <summary>What Import-CdiImage -Namespace asks for.</summary>
+public sealed record ImageUploadRequest
+{
+    public required ImageLocation Source { get; init; }
+
+    /// <summary>The DataVolume (and PVC) to upload into.</summary>
+    public required string Name { get; init; }
+
+    public string? Namespace { get; init; }
+
+    /// <summary>The size in bytes; null to size it from the image and CDI's filesystem overhead for the class.</summary>
+    public long? Size { get; init; }
+
+    public string? StorageClass { get; init; }
+
+    public IReadOnlyList<string> AccessModes { get; init; } = [];
+
+    public string? VolumeMode { get; init; }
+
+    public bool BindImmediately { get; init; }
+
+    /// <summary>Upload into a DataVolume (or PVC) that exists already.</summary>
+    public bool NoCreate { get; init; }
+
+    /// <summary>The source is a tar to unpack onto a Filesystem volume (contentType archive); sent as it is.</summary>
+    public bool Archive { get; init; }
+
+    /// <summary>Send the file as it is and let CDI convert it (as virtctl does), instead of converting here.</summary>
+    public bool NoConvert { get; init; }
+
+    public string? UploadProxyUrl { get; init; }
+
+    /// <summary>A PEM bundle to trust for the upload proxy instead of the kubeconfig's CA.</summary>
+    public string? UploadProxyCertificatePem { get; init; }
+
+    public bool SkipCertificateCheck { get; init; }
+
+    public int RetryCount { get; init; } = 5;
+
+    /// <summary>Return once the bytes are sent, without waiting for CDI to finish.</summary>
+    public bool NoWait { get; init; }
+
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromHours(1);
+
+    public ImageOpenOptions OpenOptions { get; init; } = new();
+}
+
+/// <summary>How far an upload is: the stage, and bytes of the disk converted and sent.</summary>
+public sealed record UploadProgress(string Stage, long DiskBytesDone, long DiskBytes, long BytesSent, TimeSpan Elapsed);
+
+/// <summary>What an upload did.</summary>
+public sealed record ImageUploadResult(DataVolumeView DataVolume, UploadTransfer Transfer, ImportResult? Conversion, long VirtualSize, long RequestedSize, bool Created, Uri Proxy);
+
+/// <summary>
+/// Uploads an image into a DataVolume the way virtctl image-upload does, and more: sizes the volume
+/// from the image, converts on this side (so the upload is raw in gzip and CDI needs no scratch
+/// space), streams without a copy, retries what can be retried, and waits for CDI's verdict.
+/// </summary>
+public sealed class ImageUploadService(CdiApi api)
+{
+    private readonly DataVolumeService dataVolumes = new(api);
+    private readonly DataVolumeWaiter waiter = new(api);
+
+    /// <summary>Shortens the proxy client's backoff, for tests.</summary>
+    public Func<int, TimeSpan>? Backoff { get; init; }
+
+    public async Task<ImageUploadResult> UploadAsync(ImageUploadRequest request, Action<UploadProgress> progress, Action<string> verbose, CancellationToken cancellationToken)
+    {
+        var ns = dataVolumes.NamespaceOr(request.Namespace);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var convert = !request.NoConvert && !request.Archive;
+        if (!convert && request.Source.Path is null)
+        {
+            throw new ClusterException("NoConvertNeedsFile", ClusterErrorKind.Configuration, "-NoConvert and -Archive send a local file as it is; download the URL first, or let Import-CdiImage convert it.");
+        }
+
+        progress(new UploadProgress("Reading the image", 0, 0, 0, clock.Elapsed));
+        var config = await api.GetCdiConfigAsync(cancellationToken).ConfigureAwait(false)
+            ?? throw new ClusterException("CdiNotInstalled", ClusterErrorKind.NotFound, $"CDI is not installed on {api.Connection.Server}: there is no cdiconfig/config.");
+        var proxy = UploadProxyAddress.Resolve(request.UploadProxyUrl, config);
+
+        long virtualSize;
+        IReadOnlyList<string> chain = [];
+        if (convert)
+        {
+            var info = await ImageInspector.InspectAsync(request.Source, request.OpenOptions, null, cancellationToken).ConfigureAwait(false);
+            virtualSize = info.VirtualSize;
+            chain = info.FormatChain;
+        }
+        else
+        {
+            virtualSize = new FileInfo(request.Source.Path!).Length;
+        }
+
+        var cdi = (await api.ListCdisAsync(cancellationToken).ConfigureAwait(false)).FirstOrDefault();
+        CdiVersion? release = CdiVersion.TryParse(cdi?.Status?.ObservedVersion, out var parsed) ? parsed : null;
+        long requestedSize = 0;
+        var created = false;
+        if (!request.NoCreate)
+        {
+            requestedSize = request.Size ?? RequiredSize(virtualSize, request, config, release);
+            verbose(request.Size is null
+                ? $"Sizing {ns}/{request.Name} at {PvcSize.ExactQuantity(requestedSize)}: the disk is {PvcSize.ExactQuantity(virtualSize)}{(request.VolumeMode == "Block" ? string.Empty : $" plus CDI's filesystem overhead of {Overhead(request.StorageClass, config):0.###}")}."
+                : $"Creating {ns}/{request.Name} at the size given, {PvcSize.ExactQuantity(requestedSize)}.");
+            if (request.Size is { } given && convert && given < RequiredSize(virtualSize, request, config, release))
+            {
+                throw new ClusterException(
+                    "SizeTooSmallForImage",
+                    ClusterErrorKind.Invalid,
+                    $"-Size {PvcSize.ExactQuantity(given)} is too small for the image's {PvcSize.ExactQuantity(virtualSize)} disk; CDI would refuse the upload. Leave -Size out to size it from the image.");
+            }
+
+            progress(new UploadProgress("Creating the DataVolume", 0, virtualSize, 0, clock.Elapsed));
+            await dataVolumes.CreateAsync(
+                new DataVolumeRequest
+                {
+                    Name = request.Name,
+                    Namespace = ns,
+                    Source = DataVolumeSourceKind.Upload,
+                    Size = requestedSize,
+                    StorageClass = request.StorageClass,
+                    AccessModes = request.AccessModes,
+                    VolumeMode = request.VolumeMode,
+                    BindImmediately = request.BindImmediately,
+                    ContentType = request.Archive ? "archive" : "kubevirt",
+                },
+                cancellationToken).ConfigureAwait(false);
+            created = true;
+        }
+        else if (await api.GetDataVolumeAsync(request.Name, ns, cancellationToken).ConfigureAwait(false) is null
+            && await api.GetPersistentVolumeClaimAsync(request.Name, ns, cancellationToken).ConfigureAwait(false) is null)
+        {
+            throw new ClusterException("DataVolumeNotFound", ClusterErrorKind.NotFound, $"There is no DataVolume or PVC {ns}/{request.Name} to upload into (-NoCreate).");
+        }
+
+        progress(new UploadProgress("Waiting for CDI's upload server", 0, virtualSize, 0, clock.Elapsed));
+        var ready = await WaitAsync(ns, request, "UploadReady", request.Timeout, cancellationToken).ConfigureAwait(false);
+        verbose($"{ns}/{request.Name} is {ready.View?.Phase}; uploading to {proxy}.");
+
+        var token = await TokenAsync(request.Name, ns, cancellationToken).ConfigureAwait(false);
+        using var client = new UploadProxyClient(
+            proxy,
+            request.UploadProxyCertificatePem is { } pem ? Bundle(pem) : api.Connection.CertificateAuthorities,
+            request.UploadProxyCertificatePem is not null ? "given with -UploadProxyCertificate" : $"from {api.Connection.Source}",
+            request.SkipCertificateCheck || (request.UploadProxyCertificatePem is null && api.Connection.SkipTlsVerify))
+        {
+            Backoff = Backoff ?? (attempt => TimeSpan.FromSeconds(Math.Min(30, Math.Pow(2, attempt - 1)))),
+            Retrying = (attempt, reason) => verbose($"Upload attempt {attempt} failed because {reason}; starting again from the first byte."),
+        };
+        var useAsync = await client.SupportsAsyncAsync(cancellationToken).ConfigureAwait(false);
+
+        long sent = 0, converted = 0;
+        ImportResult? conversion = null;
+        var body = convert
+            ? new UploadBody(
+                async (stream, ct) =>
+                {
+                    Interlocked.Exchange(ref converted, 0);
+                    conversion = await ConvertInto(stream, request, p =>
+                    {
+                        Interlocked.Exchange(ref converted, p.OutputBytes);
+                        progress(new UploadProgress("Converting and uploading", p.OutputBytes, virtualSize, Interlocked.Read(ref sent), clock.Elapsed));
+                    }, ct).ConfigureAwait(false);
+                },
+                null,
+                "application/octet-stream")
+            : new UploadBody(
+                async (stream, ct) =>
+                {
+                    await using var file = new FileStream(request.Source.Path!, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.Asynchronous | FileOptions.SequentialScan);
+                    await file.CopyToAsync(stream, 1 << 20, ct).ConfigureAwait(false);
+                },
+                virtualSize,
+                "application/octet-stream");
+        var transfer = await client.SendAsync(
+            body,
+            useAsync,
+            token,
+            ct => TokenAsync(request.Name, ns, ct),
+            request.RetryCount,
+            count =>
+            {
+                var total = Interlocked.Add(ref sent, count);
+                if (!convert)
+                {
+                    progress(new UploadProgress("Uploading", total, virtualSize, total, clock.Elapsed));
+                }
+            },
+            cancellationToken).ConfigureAwait(false);
+        verbose($"Sent {transfer.BytesSent} bytes to {(transfer.Async ? "upload-async" : "upload")} in {transfer.Attempts} attempt(s), {transfer.Duration.TotalSeconds:0.0} s.");
+
+        DataVolumeView view;
+        if (request.NoWait)
+        {
+            view = (await dataVolumes.GetAsync(request.Name, ns, cancellationToken).ConfigureAwait(false)) ?? ready.View!;
+        }
+        else
+        {
+            progress(new UploadProgress("Waiting for CDI to finish", virtualSize, virtualSize, transfer.BytesSent, clock.Elapsed));
+            view = (await WaitAsync(ns, request, DataVolumeHealth.Succeeded, request.Timeout, cancellationToken).ConfigureAwait(false)).View!;
+        }
+
+        return new ImageUploadResult(view, transfer, conversion, virtualSize, requestedSize, created, proxy);
+    }
+
+    /// <summary>The size of a PVC that holds the image: for Filesystem volumes CDI's overhead for the class is added, rounded as CDI rounds.</summary>
+    public static long RequiredSize(long virtualSize, ImageUploadRequest request, CdiConfig config, CdiVersion? release) =>
+        PvcSize.Required(virtualSize, request.VolumeMode == "Block" ? PvcVolumeMode.Block : PvcVolumeMode.Filesystem, Overhead(request.StorageClass, config), release);
+
+    /// <summary>CDI's filesystem overhead for a class: the class's own, else the global one, else CDI's default 6%.</summary>
+    public static double Overhead(string? storageClass, CdiConfig config)
+    {
+        var overhead = config.Status?.FilesystemOverhead;
+        var text = storageClass is not null && overhead?.StorageClass?.TryGetValue(storageClass, out var own) == true ? own : overhead?.Global;
+        return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) ? value : PvcSize.DefaultFilesystemOverhead;
+    }
+
+    private async Task<DataVolumeWaitState> WaitAsync(string ns, ImageUploadRequest request, string phase, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var results = await waiter.WaitAsync(
+            [(ns, request.Name)],
+            new DataVolumeWaitOptions(phase, 3, timeout, StopWhenWaitingForConsumer: true),
+            _ => { },
+            _ => { },
+            cancellationToken).ConfigureAwait(false);
+        var state = results[0];
+        if (state.Assessment.Outcome != WaitOutcome.Reached)
+        {
+            var kind = state.Assessment.ErrorId switch
+            {
+                "WaitTimedOut" => ClusterErrorKind.Timeout,
+                "DataVolumeNotFound" => ClusterErrorKind.NotFound,
+                _ => ClusterErrorKind.Other,
+            };
+            var hint = state.Assessment.Hint is { } h ? $" {h}" : string.Empty;
+            throw new ClusterException(state.Assessment.ErrorId ?? "UploadFailed", kind, $"{state.Assessment.Message}{hint}");
+        }
+
+        return state;
+    }
+
+    private async Task<UploadToken> TokenAsync(string name, string ns, CancellationToken cancellationToken)
+    {
+        var value = await api.RequestUploadTokenAsync(name, ns, cancellationToken).ConfigureAwait(false);
+        return new UploadToken(value, DateTimeOffset.UtcNow);
+    }
+
+    // The engine converts on its own thread into a pipe; the request reads the pipe as the network takes it.
+    private static async Task<ImportResult> ConvertInto(Stream destination, ImageUploadRequest request, Action<ConversionProgress> progress, CancellationToken cancellationToken)
+    {
+        var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 16 << 20, resumeWriterThreshold: 8 << 20, useSynchronizationContext: false));
+        var producer = Task.Factory.StartNew(
+            async () =>
+            {
+                try
+                {
+                    var stream = pipe.Writer.AsStream(leaveOpen: true);
+                    var result = await RawExport.ToStreamAsync(request.Source, stream, gzip: true, request.OpenOptions, progress, cancellationToken).ConfigureAwait(false);
+                    await pipe.Writer.CompleteAsync().ConfigureAwait(false);
+                    return result;
+                }
+                catch (Exception e)
+                {
+                    await pipe.Writer.CompleteAsync(e).ConfigureAwait(false);
+                    throw;
+                }
+            },
+            cancellationToken,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default).Unwrap();
+        try
+        {
+            await pipe.Reader.CopyToAsync(destination, cancellationToken).ConfigureAwait(false);
+            await pipe.Reader.CompleteAsync().ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            await pipe.Reader.CompleteAsync(e).ConfigureAwait(false);
+            await Task.WhenAny(producer).ConfigureAwait(false);
+            if (producer.IsFaulted)
+            {
+                // The image failed first; its error says more than the broken pipe.
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(producer.Exception!.GetBaseException());
+            }
+
+            throw;
+        }
+
+        return await producer.ConfigureAwait(false);
+    }
+
+    private static System.Security.Cryptography.X509Certificates.X509Certificate2Collection Bundle(string pem)
+    {
+        var bundle = new System.Security.Cryptography.X509Certificates.X509Certificate2Collection();
+        bundle.ImportFromPem(pem);
+        return bundle.Count > 0
+            ? bundle
+            : throw new ClusterException("InvalidCertificate", ClusterErrorKind.Configuration, "-UploadProxyCertificate holds no PEM certificate.");
+    }
+}
+
+/// <summary>Where CDI's upload proxy is: the address given, else CDIConfig's spec.uploadProxyURLOverride, else status.uploadProxyURL; https:// when no scheme is given.</summary>
+public static class UploadProxyAddress
+{
+    public static Uri Resolve(string? explicitUrl, CdiConfig config)
+    {
+        var text = new[] { explicitUrl, config.Spec?.UploadProxyUrlOverride, config.Status?.UploadProxyUrl }.FirstOrDefault(t => !string.IsNullOrWhiteSpace(t))
+            ?? throw new ClusterException(
+                "UploadProxyUnknown",
+                ClusterErrorKind.Configuration,
+                "CDI reports no upload proxy address (CDIConfig status.uploadProxyURL is empty: no route or ingress for cdi-uploadproxy). Give one with -UploadProxyUrl, for example after kubectl port-forward -n cdi service/cdi-uploadproxy 8443:443.");
+        text = text.Trim();
+        if (!text.Contains("://", StringComparison.Ordinal))
+        {
+            text = "https://" + text;
+        }
+
+        return Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme is "https" or "http"
+            ? uri
+            : throw new ClusterException("UploadProxyInvalid", ClusterErrorKind.Configuration, $"'{text}' is not an upload proxy address (https://host[:port]).");
+    }
+}
