@@ -16,7 +16,10 @@ namespace CdiTools.Commands;
 [OutputType(typeof(CdiImportResult), typeof(CdiDataVolume))]
 public sealed class ImportCdiImageCommand : ImageSourceCmdlet
 {
+    private const int UploadsActivityId = 1_000_000;
+    private readonly List<(ImageLocation Source, ImageUploadRequest Request)> uploads = [];
     private int activityId;
+    private Cluster.Connection.ClusterConnection? connection;
 
     /// <summary>The raw disk file to write, or a folder to write NAME.raw into; a script block may compute it per input. Not with -Namespace.</summary>
     [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
@@ -101,6 +104,11 @@ public sealed class ImportCdiImageCommand : ImageSourceCmdlet
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? Context { get; set; }
+
+    /// <summary>How many uploads run at once when several images come down the pipeline.</summary>
+    [Parameter]
+    [ValidateRange(1, 64)]
+    public int ThrottleLimit { get; set; } = 4;
 
     /// <summary>Replace an existing destination file.</summary>
     [Parameter]
@@ -205,7 +213,7 @@ public sealed class ImportCdiImageCommand : ImageSourceCmdlet
             WriteWarning("-SkipCertificateCheck: the upload proxy's certificate is not checked, so the image and the upload token could go to anyone on the path.");
         }
 
-        var connection = ClusterCmdlet.ConnectFor(this, KubeConfig, Context);
+        connection ??= ClusterCmdlet.ConnectFor(this, KubeConfig, Context);
         var ns = connection.NamespaceOr(DataVolume?.Namespace ?? Namespace);
         long? size;
         string? caPem;
@@ -247,40 +255,86 @@ public sealed class ImportCdiImageCommand : ImageSourceCmdlet
             Timeout = TimeSpan.FromSeconds(Timeout),
             OpenOptions = options,
         };
+        uploads.Add((source, request));
+    }
+
+    /// <inheritdoc />
+    protected override void EndProcessing()
+    {
+        if (uploads.Count == 0)
+        {
+            return;
+        }
+
+        // Uploads wait on the cluster and the network more than on the CPU: several run at once,
+        // each with its own progress bar under one for all.
+        var api = new CdiApi(connection!);
+        (ImageUploadResult? Result, Exception? Error)[] outcomes;
         try
         {
-            var id = ++activityId;
-            var result = RunWorker(async (channel, token) =>
+            outcomes = RunWorker(async (channel, token) =>
             {
-                var service = new ImageUploadService(new CdiApi(connection));
-                var bars = new UploadProgressRecords(id, $"Import-CdiImage {source.Name} -> {ns}/{name}", channel.Progress);
+                var service = new ImageUploadService(api);
+                var done = 0;
+                channel.Progress(new ProgressRecord(UploadsActivityId, "Import-CdiImage", $"0 of {uploads.Count} uploads done") { PercentComplete = 0 });
+                using var gate = new SemaphoreSlim(ThrottleLimit);
+                var tasks = uploads.Select(async (item, index) =>
+                {
+                    await gate.WaitAsync(token).ConfigureAwait(false);
+                    var bars = new UploadProgressRecords(UploadsActivityId + 1 + index, $"{item.Source.Name} -> {item.Request.Namespace}/{item.Request.Name}", channel.Progress, UploadsActivityId);
+                    try
+                    {
+                        return (Result: await service.UploadAsync(item.Request, bars.Report, channel.WriteVerbose, token).ConfigureAwait(false), Error: (Exception?)null);
+                    }
+                    catch (Exception e) when (e is ClusterException or ImageException or DataVolumeRequestException or IOException or UnauthorizedAccessException)
+                    {
+                        return (Result: (ImageUploadResult?)null, Error: e);
+                    }
+                    finally
+                    {
+                        bars.Complete();
+                        gate.Release();
+                        var finished = Interlocked.Increment(ref done);
+                        channel.Progress(new ProgressRecord(UploadsActivityId, "Import-CdiImage", $"{finished} of {uploads.Count} uploads done") { PercentComplete = finished * 100 / uploads.Count });
+                    }
+                }).ToList();
                 try
                 {
-                    return await service.UploadAsync(request, bars.Report, channel.WriteVerbose, token).ConfigureAwait(false);
+                    return await Task.WhenAll(tasks).ConfigureAwait(false);
                 }
                 finally
                 {
-                    bars.Complete();
+                    channel.Progress(new ProgressRecord(UploadsActivityId, "Import-CdiImage", "Done") { RecordType = ProgressRecordType.Completed });
                 }
             });
-
-            WriteVerbose(
-                $"{source} -> {ns}/{name}: {ByteSize.Format(result.VirtualSize)} disk, {ByteSize.Format(result.Transfer.BytesSent)} sent" +
-                $"{(result.Conversion is { } c ? $" ({string.Join(" > ", c.FormatChain)} converted here, raw in gzip)" : " as it is")}, DataVolume {result.DataVolume.Phase}.");
-            if (PassThru)
-            {
-                WriteObject(new CdiDataVolume(result.DataVolume));
-            }
         }
         catch (OperationCanceledException) when (Cancellation.IsCancellationRequested)
         {
             throw new PipelineStoppedException();
         }
-        catch (Exception e) when (e is ClusterException or ImageException or DataVolumeRequestException or IOException or UnauthorizedAccessException)
+
+        for (var i = 0; i < uploads.Count; i++)
         {
-            WriteError(e is DataVolumeRequestException invalid
-                ? new ErrorRecord(invalid, invalid.ErrorId, ErrorCategory.InvalidArgument, name)
-                : ErrorRecords.From(e, $"{ns}/{name}"));
+            var (source, request) = uploads[i];
+            var target = $"{request.Namespace}/{request.Name}";
+            if (outcomes[i].Result is { } result)
+            {
+                WriteVerbose(
+                    $"{source} -> {target}: {ByteSize.Format(result.VirtualSize)} disk, {ByteSize.Format(result.Transfer.BytesSent)} sent" +
+                    $"{(result.Conversion is { } c ? $" ({string.Join(" > ", c.FormatChain)} converted here, raw in gzip)" : " as it is")}, DataVolume {result.DataVolume.Phase}.");
+                if (PassThru)
+                {
+                    WriteObject(new CdiDataVolume(result.DataVolume));
+                }
+            }
+            else if (outcomes[i].Error is DataVolumeRequestException invalid)
+            {
+                WriteError(new ErrorRecord(invalid, invalid.ErrorId, ErrorCategory.InvalidArgument, target));
+            }
+            else if (outcomes[i].Error is { } error)
+            {
+                WriteError(ErrorRecords.From(error, target));
+            }
         }
     }
 }

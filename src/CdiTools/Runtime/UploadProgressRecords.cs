@@ -9,7 +9,7 @@ namespace CdiTools.Runtime;
 /// Progress records for one upload: the stage (creating, waiting for CDI, uploading), the disk
 /// bytes done and the bytes on the wire, rate and time left; a few updates a second at most.
 /// </summary>
-internal sealed class UploadProgressRecords(int activityId, string activity, Action<ProgressRecord> post)
+internal sealed class UploadProgressRecords(int activityId, string activity, Action<ProgressRecord> post, int parentActivityId = -1)
 {
     private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(250);
     private readonly Stopwatch sinceLast = Stopwatch.StartNew();
@@ -29,7 +29,7 @@ internal sealed class UploadProgressRecords(int activityId, string activity, Act
         var status = progress.DiskBytes > 0 && progress.DiskBytesDone > 0
             ? $"{progress.Stage}: {ByteSize.Format(progress.DiskBytesDone)} of {ByteSize.Format(progress.DiskBytes)}, {ByteSize.Format(progress.BytesSent)} sent at {ByteSize.FormatRate(seconds > 0 ? progress.BytesSent / seconds : 0)}"
             : progress.Stage;
-        var record = new ProgressRecord(activityId, activity, status);
+        var record = new ProgressRecord(activityId, activity, status) { ParentActivityId = parentActivityId };
         if (progress.DiskBytes > 0)
         {
             var fraction = (double)progress.DiskBytesDone / progress.DiskBytes;
@@ -43,5 +43,5 @@ internal sealed class UploadProgressRecords(int activityId, string activity, Act
         post(record);
     }
 
-    public void Complete() => post(new ProgressRecord(activityId, activity, "Done") { RecordType = ProgressRecordType.Completed });
+    public void Complete() => post(new ProgressRecord(activityId, activity, "Done") { ParentActivityId = parentActivityId, RecordType = ProgressRecordType.Completed });
 }
