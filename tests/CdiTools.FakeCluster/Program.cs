@@ -1,7 +1,8 @@
 using System.Runtime.InteropServices;
 using CdiTools.Testing.FakeCluster;
 
-// Starts the fake API server, seeds it, writes a kubeconfig, prints "READY <baseUri>" and serves
+// Starts the fake API server, seeds it (with CDI's upload proxy when the scenario asks; clients
+// find it through CDIConfig), writes a kubeconfig, prints "READY <baseUri>" and serves
 // until standard input closes or SIGTERM/SIGINT arrives, so a test harness can run it in the
 // background and stop it either way.
 const string Usage = "usage: CdiTools.FakeCluster --kubeconfig <path> [--namespace <ns>] [--scenario <file.json>] [--context <name>] [--auth token|client-certificate|exec] [--ignore-stdin]";
@@ -65,7 +66,7 @@ if (kubeconfig is null)
 await using var server = await FakeApiServer.StartAsync();
 if (scenario is not null)
 {
-    FakeClusterScenario.Load(scenario).ApplyTo(server);
+    await FakeClusterScenario.Load(scenario).ApplyToAsync(server);
 }
 
 if (ns is not null && server.GetObject("v1", "Namespace", ns) is null)

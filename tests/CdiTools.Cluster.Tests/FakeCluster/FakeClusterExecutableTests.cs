@@ -83,6 +83,68 @@ public sealed class FakeClusterExecutableTests : IDisposable
     }
 
     [Fact]
+    public async Task The_executable_starts_the_upload_proxy_a_scenario_asks_for_and_prints_only_READY()
+    {
+        var scenario = folder.File("scenario.json");
+        File.WriteAllText(scenario, """
+            { "storageClasses": [{ "name": "standard", "default": true }], "cdi": {}, "uploadProxy": { "async": false } }
+            """);
+        var kubeconfig = folder.File("kubeconfig");
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in new[] { ExecutablePath(), "--kubeconfig", kubeconfig, "--scenario", scenario })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start)!;
+        try
+        {
+            using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            Assert.StartsWith("READY https://127.0.0.1:", await process.StandardOutput.ReadLineAsync(patience.Token));
+
+            // Clients find the proxy through CDIConfig and trust it through the kubeconfig's CA.
+            var config = KubernetesClientConfiguration.BuildConfigFromConfigFile(kubeconfig);
+            using var client = new Kubernetes(config);
+            var cdiConfig = System.Text.Json.JsonSerializer.SerializeToNode(
+                await client.CustomObjects.GetClusterCustomObjectAsync("cdi.kubevirt.io", "v1beta1", "cdiconfigs", "config"))!;
+            var proxy = (string?)cdiConfig["status"]!["uploadProxyURL"];
+            Assert.Matches("^127\\.0\\.0\\.1:[0-9]+$", proxy);
+            using var handler = new HttpClientHandler();
+            var ca = config.SslCaCerts[0];
+            handler.ServerCertificateCustomValidationCallback = (_, certificate, _, _) =>
+            {
+                using var chain = new System.Security.Cryptography.X509Certificates.X509Chain();
+                chain.ChainPolicy.TrustMode = System.Security.Cryptography.X509Certificates.X509ChainTrustMode.CustomRootTrust;
+                chain.ChainPolicy.CustomTrustStore.Add(ca);
+                chain.ChainPolicy.RevocationMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck;
+                return certificate is not null && chain.Build(certificate);
+            };
+            using var http = new HttpClient(handler);
+            Assert.Equal("OK", await http.GetStringAsync(new Uri($"https://{proxy}/healthz"), patience.Token));
+            using var head = new HttpRequestMessage(HttpMethod.Head, new Uri($"https://{proxy}/v1beta1/upload-async"));
+            using var answer = await http.SendAsync(head, patience.Token);
+            Assert.Equal(System.Net.HttpStatusCode.NotFound, answer.StatusCode);
+
+            process.StandardInput.Close();
+            Assert.Equal("", await process.StandardOutput.ReadToEndAsync(patience.Token));
+            await process.WaitForExitAsync(patience.Token);
+            Assert.Equal(0, process.ExitCode);
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill();
+            }
+        }
+    }
+
+    [Fact]
     public async Task The_executable_stops_on_SIGTERM()
     {
         var start = new ProcessStartInfo("dotnet")

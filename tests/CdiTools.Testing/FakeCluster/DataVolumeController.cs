@@ -612,7 +612,6 @@ internal sealed class DataVolumeController : IDisposable
                 t.Phase = "UploadReady";
                 t.Stage = Stage.UploadReady;
                 started = new PhaseEvent("Normal", "UploadReady", $"Upload into {t.Name} ready");
-                UpdateClaim(t, pvc => SetAnnotation(pvc, PodReadyAnnotation, "true"));
                 break;
             case Work.CloneSnapshot:
                 t.Phase = "CloneFromSnapshotSourceInProgress";
@@ -740,6 +739,14 @@ internal sealed class DataVolumeController : IDisposable
         UpdateClaim(t, pvc =>
         {
             SetAnnotation(pvc, PodPhaseAnnotation, podPhase);
+
+            // The upload proxy lets uploads through only while the upload server's pod is ready
+            // (upload-controller.go copies the pod's readiness): not while pending, nor once it ended.
+            if (t.Work == Work.Upload)
+            {
+                SetAnnotation(pvc, PodReadyAnnotation, podPhase == "Running" ? "true" : "false");
+            }
+
             if (podPhase != "Pending")
             {
                 SetRunningAnnotations(pvc, t.Running);

@@ -1088,9 +1088,10 @@ public sealed partial class FakeApiServer
 
         var obj = ParseObject(body);
         var pvc = obj["spec"]?["pvcName"]?.GetValue<string>() ?? "";
-        var expires = DateTimeOffset.UtcNow.AddMinutes(5);
-        var token = UploadToken(target.Namespace, pvc, expires);
-        uploadTokens.Enqueue(new FakeUploadToken(token, target.Namespace, pvc, expires));
+        var issued = DateTimeOffset.UtcNow;
+        var expires = issued.AddMinutes(5);
+        var token = UploadToken(target.Namespace, pvc, issued, expires);
+        uploadTokens.Enqueue(new FakeUploadToken(token, target.Namespace, pvc, expires) { Issued = issued });
         obj["apiVersion"] ??= r.ApiVersion;
         obj["kind"] ??= r.Kind;
         var status = obj["status"] as JsonObject ?? [];
@@ -1100,11 +1101,11 @@ public sealed partial class FakeApiServer
     }
 
     /// <summary>A token shaped like CDI's (a signed JWT naming the PVC); only the fake upload proxy needs to accept it.</summary>
-    private static string UploadToken(string ns, string pvc, DateTimeOffset expires)
+    private static string UploadToken(string ns, string pvc, DateTimeOffset issued, DateTimeOffset expires)
     {
         static string Segment(JsonObject part) => Base64Url(Encoding.UTF8.GetBytes(part.ToJsonString()));
         static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
-        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        var now = issued.ToUnixTimeSeconds();
         var header = new JsonObject { ["alg"] = "PS256", ["typ"] = "JWT" };
         var payload = new JsonObject
         {

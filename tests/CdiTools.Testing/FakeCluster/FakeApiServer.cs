@@ -240,6 +240,8 @@ public sealed partial class FakeApiServer : IAsyncDisposable
             },
         });
 
+        // A running fake upload proxy is where uploads must go, whatever address was asked for.
+        uploadProxyUrl = UploadProxy?.Address ?? uploadProxyUrl;
         var status = new JsonObject();
         if (uploadProxyUrl is not null)
         {
@@ -396,6 +398,11 @@ public sealed partial class FakeApiServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await stopping.CancelAsync().ConfigureAwait(false);
+        if (UploadProxy is { } proxy)
+        {
+            await proxy.DisposeAsync().ConfigureAwait(false);
+        }
+
         controllers.Dispose();
         dataVolumes.Dispose();
         garbage.Dispose();
@@ -514,4 +521,8 @@ public sealed partial class FakeApiServer : IAsyncDisposable
 }
 
 /// <summary>An upload token the fake CDI upload API handed out.</summary>
-public sealed record FakeUploadToken(string Token, string Namespace, string PvcName, DateTimeOffset Expires);
+public sealed record FakeUploadToken(string Token, string Namespace, string PvcName, DateTimeOffset Expires)
+{
+    /// <summary>When it was issued (its <c>iat</c> claim); CDI's tokens expire 5 minutes later.</summary>
+    public DateTimeOffset Issued { get; init; } = Expires.AddMinutes(-5);
+}

@@ -23,7 +23,15 @@ namespace CdiTools.Testing.FakeCluster;
 ///     { "namespace": "images", "name": "corrupt", "checksumMismatch": { "algorithm": "sha256", "expected": "aa..", "calculated": "bb.." } }
 ///   ],
 ///   "completeUploads": [{ "namespace": "images", "name": "uploaded" }],
-///   "dataVolumeWebhook": true
+///   "dataVolumeWebhook": true,
+///   "uploadProxy": {
+///     "async": true, "readyTimeoutMilliseconds": 10000, "readyPollMilliseconds": 1000, "asyncCompletionDelayMilliseconds": 100,
+///     "tokenLifetimeMilliseconds": 2000, "tokenLeewayMilliseconds": 10000,
+///     "resetConnections": { "afterBytes": 1048576, "uploads": 1 },
+///     "serviceUnavailable": { "requests": 2, "body": "" },
+///     "slowReads": { "delayMilliseconds": 5, "chunkBytes": 65536 },
+///     "notReady": [{ "namespace": "images", "name": "disk", "milliseconds": 3000 }]
+///   }
 /// }
 /// </code>
 /// </summary>
@@ -62,14 +70,33 @@ public sealed record FakeClusterScenario
     /// <summary>Whether CDI's DataVolume validating webhook runs; on unless false.</summary>
     public bool DataVolumeWebhook { get; init; } = true;
 
+    /// <summary>CDI's upload proxy to start (its address goes to CDIConfig's status); none when absent.</summary>
+    public ScenarioUploadProxy? UploadProxy { get; init; }
+
     public static FakeClusterScenario Load(string path) =>
         JsonSerializer.Deserialize<FakeClusterScenario>(File.ReadAllText(path), Json) ?? throw new InvalidDataException($"{path} holds no scenario.");
 
     public static FakeClusterScenario Parse(string json) =>
         JsonSerializer.Deserialize<FakeClusterScenario>(json, Json) ?? throw new InvalidDataException("The JSON holds no scenario.");
 
-    /// <summary>Seeds <paramref name="server"/>: namespaces, storage classes and profiles, CDI, HCO, objects, then denials.</summary>
-    public void ApplyTo(FakeApiServer server)
+    /// <summary>
+    /// Seeds <paramref name="server"/>: namespaces, storage classes and profiles, CDI, HCO, objects,
+    /// denials, then the upload proxy. Blocks while the proxy starts; prefer <see cref="ApplyToAsync"/>.
+    /// </summary>
+    public void ApplyTo(FakeApiServer server) => ApplyToAsync(server).GetAwaiter().GetResult();
+
+    /// <summary>Seeds <paramref name="server"/> as <see cref="ApplyTo"/> does, starting the upload proxy without blocking.</summary>
+    public async Task ApplyToAsync(FakeApiServer server)
+    {
+        Seed(server);
+        if (UploadProxy is { } proxy)
+        {
+            var started = await server.StartUploadProxyAsync(proxy.ToOptions()).ConfigureAwait(false);
+            proxy.ApplyFaults(started.Faults);
+        }
+    }
+
+    private void Seed(FakeApiServer server)
     {
         server.ControllerDelay = TimeSpan.FromMilliseconds(ControllerDelayMilliseconds);
         if (DataVolumeStepDelayMilliseconds is { } step)
@@ -243,4 +270,108 @@ public sealed record ScenarioDataVolumeName
     public string Namespace { get; init; } = "default";
 
     public required string Name { get; init; }
+}
+
+/// <summary>
+/// The upload proxy in a <see cref="FakeClusterScenario"/>: its options (see
+/// <see cref="FakeUploadProxyOptions"/>) and the faults it starts with (see <see cref="UploadFaults"/>).
+/// </summary>
+public sealed record ScenarioUploadProxy
+{
+    /// <summary>Whether upload-async exists; false plays a CDI from before it.</summary>
+    public bool Async { get; init; } = true;
+
+    public int? ReadyTimeoutMilliseconds { get; init; }
+
+    public int? ReadyPollMilliseconds { get; init; }
+
+    public int? AsyncCompletionDelayMilliseconds { get; init; }
+
+    /// <summary>Tokens expire this long after issue (tokens expiring early); their own 5 minutes when absent.</summary>
+    public int? TokenLifetimeMilliseconds { get; init; }
+
+    public int? TokenLeewayMilliseconds { get; init; }
+
+    public ScenarioResetConnections? ResetConnections { get; init; }
+
+    public ScenarioServiceUnavailable? ServiceUnavailable { get; init; }
+
+    public ScenarioSlowReads? SlowReads { get; init; }
+
+    public IReadOnlyList<ScenarioNotReady> NotReady { get; init; } = [];
+
+    public FakeUploadProxyOptions ToOptions()
+    {
+        var defaults = new FakeUploadProxyOptions();
+        static TimeSpan? Millis(int? value) => value is { } ms ? TimeSpan.FromMilliseconds(ms) : null;
+        return defaults with
+        {
+            OfferAsync = Async,
+            ReadyTimeout = Millis(ReadyTimeoutMilliseconds) ?? defaults.ReadyTimeout,
+            ReadyPollInterval = Millis(ReadyPollMilliseconds) ?? defaults.ReadyPollInterval,
+            AsyncCompletionDelay = Millis(AsyncCompletionDelayMilliseconds) ?? defaults.AsyncCompletionDelay,
+            TokenLifetime = Millis(TokenLifetimeMilliseconds),
+            TokenLeeway = Millis(TokenLeewayMilliseconds) ?? defaults.TokenLeeway,
+        };
+    }
+
+    public void ApplyFaults(UploadFaults faults)
+    {
+        if (ResetConnections is { } reset)
+        {
+            faults.ResetConnections(reset.AfterBytes, reset.Uploads);
+        }
+
+        if (ServiceUnavailable is { } unavailable)
+        {
+            faults.RespondServiceUnavailable(unavailable.Requests, unavailable.Body);
+        }
+
+        if (SlowReads is { } slow)
+        {
+            faults.SlowReads(TimeSpan.FromMilliseconds(slow.DelayMilliseconds), slow.ChunkBytes);
+        }
+
+        foreach (var hold in NotReady)
+        {
+            faults.HoldNotReady(TimeSpan.FromMilliseconds(hold.Milliseconds), hold.Namespace, hold.Name);
+        }
+    }
+}
+
+/// <summary>Connections reset mid-body in a <see cref="ScenarioUploadProxy"/>.</summary>
+public sealed record ScenarioResetConnections
+{
+    public required long AfterBytes { get; init; }
+
+    public int Uploads { get; init; } = 1;
+}
+
+/// <summary>Requests answered 503 in a <see cref="ScenarioUploadProxy"/>.</summary>
+public sealed record ScenarioServiceUnavailable
+{
+    public int Requests { get; init; } = 1;
+
+    public string Body { get; init; } = "";
+}
+
+/// <summary>A slow volume in a <see cref="ScenarioUploadProxy"/>.</summary>
+public sealed record ScenarioSlowReads
+{
+    public required int DelayMilliseconds { get; init; }
+
+    public int ChunkBytes { get; init; } = 64 * 1024;
+}
+
+/// <summary>
+/// An upload pod kept not ready in a <see cref="ScenarioUploadProxy"/>, from when the proxy first
+/// finds it ready; without namespace and name it applies to every PVC.
+/// </summary>
+public sealed record ScenarioNotReady
+{
+    public string? Namespace { get; init; }
+
+    public string? Name { get; init; }
+
+    public required int Milliseconds { get; init; }
 }
