@@ -156,7 +156,7 @@ public sealed class ImageUploadService(CdiApi api)
             Backoff = Backoff ?? (attempt => TimeSpan.FromSeconds(Math.Min(30, Math.Pow(2, attempt - 1)))),
             Retrying = (attempt, reason) => verbose($"Upload attempt {attempt} failed because {reason}; starting again from the first byte."),
         };
-        var useAsync = await client.SupportsAsyncAsync(cancellationToken).ConfigureAwait(false);
+        var useAsync = await client.SupportsAsyncAsync(token, cancellationToken).ConfigureAwait(false);
 
         long sent = 0, converted = 0;
         ImportResult? conversion = null;

@@ -46,12 +46,13 @@ public sealed class UploadProxyClient : IDisposable
     /// <summary>Waits this long before retry n (1-based): 1, 2, 4, 8, 16 s, then 30 s. Tests shorten it.</summary>
     public Func<int, TimeSpan> Backoff { get; init; } = attempt => TimeSpan.FromSeconds(Math.Min(30, Math.Pow(2, attempt - 1)));
 
-    /// <summary>Whether the proxy serves upload-async (CDI v1.28 and later): a HEAD answered 200.</summary>
-    public async Task<bool> SupportsAsyncAsync(CancellationToken cancellationToken)
+    /// <summary>Whether the proxy serves upload-async: a HEAD answered 200. The proxy checks the token on every request, HEAD too.</summary>
+    public async Task<bool> SupportsAsyncAsync(UploadToken token, CancellationToken cancellationToken)
     {
         try
         {
             using var request = new HttpRequestMessage(HttpMethod.Head, new Uri(Proxy, "/v1beta1/upload-async"));
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token.Value);
             using var response = await http.SendAsync(request, cancellationToken).ConfigureAwait(false);
             return response.IsSuccessStatusCode;
         }

@@ -1,0 +1,226 @@
+using System.Collections.Concurrent;
+using CdiTools.Cluster.Connection;
+using CdiTools.Cluster.Upload;
+using CdiTools.Cluster.Tests.FakeCluster;
+using CdiTools.Engine;
+using CdiTools.Testing.FakeCluster;
+using CdiTools.Testing.Images;
+
+namespace CdiTools.Cluster.Tests.Upload;
+
+/// <summary>
+/// Uploads against the fake cluster and its upload proxy, which stores what it receives as CDI's
+/// upload server would: the stored disk must be qemu-img's raw conversion, byte for byte.
+/// </summary>
+public sealed class ImageUploadServiceTests : FakeClusterHarness
+{
+    private readonly ConcurrentQueue<string> verbose = new();
+    private readonly ConcurrentQueue<UploadProgress> progress = new();
+
+    protected override FakeClusterOptions Options => new() { DataVolumeStepDelay = TimeSpan.FromMilliseconds(20) };
+
+    private async Task<FakeUploadProxy> SeedAsync(FakeUploadProxyOptions? proxyOptions = null, string bindingMode = "Immediate")
+    {
+        Server.AddNamespace("vms");
+        Server.AddStorageClass("standard", isDefault: true, volumeBindingMode: bindingMode);
+        Server.InstallCdi();
+        return await Server.StartUploadProxyAsync(proxyOptions ?? new FakeUploadProxyOptions { ReadyPollInterval = TimeSpan.FromMilliseconds(50), AsyncCompletionDelay = TimeSpan.FromMilliseconds(20) });
+    }
+
+    private ImageUploadService Service() => new(new CdiApi(ClusterConnections.Connect(new ClusterTarget(Server.WriteKubeconfig(Folder.File($"kc-{Guid.NewGuid():N}"), "fake", "vms")))))
+    {
+        Backoff = _ => TimeSpan.FromMilliseconds(50),
+    };
+
+    private Task<ImageUploadResult> UploadAsync(ImageUploadRequest request) => Service().UploadAsync(request, progress.Enqueue, verbose.Enqueue, default);
+
+    private static ImageUploadRequest Request(string file, string name = "disk") => new() { Source = ImageLocation.File(file), Name = name, Timeout = TimeSpan.FromSeconds(30) };
+
+    /// <summary>A 24 MiB disk with data, zeros and holes, as qcow2 (compressed clusters), and qemu-img's raw of it.</summary>
+    private (string Qcow2, string Sha256, long Size) Image()
+    {
+        var raw = Folder.File("disk.raw");
+        DiskContent.WriteMixed(raw, 24L << 20);
+        var qcow2 = Folder.File("disk.qcow2");
+        ExternalTool.Run("qemu-img", "convert", "-c", "-O", "qcow2", raw, qcow2);
+        var expected = Qemu.ConvertToRaw(qcow2, Folder.Path);
+        return (qcow2, expected.Sha256, expected.Length);
+    }
+
+    [Theory]
+    [InlineData("qcow2")]
+    [InlineData("qcow2.xz")]
+    [InlineData("raw.gz")]
+    public async Task An_image_lands_as_qemu_img_s_raw_in_a_DataVolume_sized_from_it(string kind)
+    {
+        var proxy = await SeedAsync();
+        var (qcow2, sha256, size) = Image();
+        var file = kind switch
+        {
+            "qcow2" => qcow2,
+            "qcow2.xz" => Compress("xz", qcow2),
+            _ => Compress("gzip", Folder.File("disk.raw")),
+        };
+
+        var result = await UploadAsync(Request(file));
+
+        var stored = Assert.Single(proxy.Uploads, u => u.Succeeded);
+        Assert.Equal(sha256, stored.Sha256);
+        Assert.Equal(size, stored.StoredLength);
+        Assert.True(stored.Async);
+        Assert.Null(stored.ContentLength);
+        Assert.True(stored.BytesReceived < size / 2, $"{stored.BytesReceived} bytes on the wire for a {size}-byte disk: it should go compressed.");
+        Assert.Equal("Succeeded", result.DataVolume.Phase);
+        Assert.True(result.Created);
+        Assert.Equal((long)Math.Ceiling(size * 1.06), result.RequestedSize);
+        Assert.Equal(result.RequestedSize, result.DataVolume.Size);
+        Assert.Contains(progress, p => p.Stage == "Converting and uploading" && p.DiskBytesDone > 0);
+    }
+
+    [Fact]
+    public async Task NoConvert_sends_the_file_as_it_is_with_its_length()
+    {
+        var proxy = await SeedAsync();
+        var (qcow2, sha256, _) = Image();
+
+        var result = await UploadAsync(Request(qcow2) with { NoConvert = true, Size = 64L << 20 });
+
+        var stored = Assert.Single(proxy.Uploads, u => u.Succeeded);
+        Assert.Equal(new FileInfo(qcow2).Length, stored.ContentLength);
+        Assert.Equal(sha256, stored.Sha256);
+        Assert.Null(result.Conversion);
+    }
+
+    [Fact]
+    public async Task A_connection_reset_midway_is_retried_from_the_first_byte()
+    {
+        var proxy = await SeedAsync();
+        var (qcow2, sha256, _) = Image();
+        proxy.Faults.ResetConnections(afterBytes: 64 * 1024, uploads: 2);
+
+        var result = await UploadAsync(Request(qcow2));
+
+        Assert.Equal(3, result.Transfer.Attempts);
+        Assert.Equal(sha256, Assert.Single(proxy.Uploads, u => u.Succeeded).Sha256);
+        Assert.Equal(2, verbose.Count(v => v.Contains("starting again from the first byte")));
+    }
+
+    [Fact]
+    public async Task A_burst_of_503_is_waited_out()
+    {
+        var proxy = await SeedAsync();
+        var (qcow2, sha256, _) = Image();
+        proxy.Faults.RespondServiceUnavailable(2);
+
+        var result = await UploadAsync(Request(qcow2));
+
+        Assert.Equal(sha256, Assert.Single(proxy.Uploads, u => u.Succeeded).Sha256);
+        Assert.True(result.Transfer.Attempts >= 2);
+    }
+
+    [Fact]
+    public async Task Faults_beyond_the_retries_allowed_fail_with_the_last_reason()
+    {
+        var proxy = await SeedAsync();
+        var (qcow2, _, _) = Image();
+        proxy.Faults.ResetConnections(afterBytes: 1024, uploads: 10);
+
+        var error = await Assert.ThrowsAsync<ClusterException>(() => UploadAsync(Request(qcow2) with { RetryCount = 1 }));
+
+        Assert.Equal("UploadFailed", error.ErrorId);
+        Assert.Contains("failed 2 times", error.Message);
+        Assert.DoesNotContain(proxy.Uploads, u => u.Succeeded);
+    }
+
+    [Fact]
+    public async Task A_refused_token_on_the_first_try_is_an_error_at_once()
+    {
+        var proxy = await SeedAsync(new FakeUploadProxyOptions { TokenLifetime = TimeSpan.Zero, TokenLeeway = TimeSpan.Zero, ReadyPollInterval = TimeSpan.FromMilliseconds(50) });
+        var (qcow2, _, _) = Image();
+
+        var error = await Assert.ThrowsAsync<ClusterException>(() => UploadAsync(Request(qcow2)));
+
+        Assert.Equal("UploadUnauthorized", error.ErrorId);
+        Assert.Equal(1, proxy.Requests.Count(r => r.Method == "POST"));
+    }
+
+    [Fact]
+    public async Task The_synchronous_upload_is_used_where_the_proxy_has_no_async()
+    {
+        var proxy = await SeedAsync(new FakeUploadProxyOptions { OfferAsync = false, ReadyPollInterval = TimeSpan.FromMilliseconds(50) });
+        var (qcow2, sha256, _) = Image();
+
+        var result = await UploadAsync(Request(qcow2));
+
+        Assert.False(result.Transfer.Async);
+        var stored = Assert.Single(proxy.Uploads, u => u.Succeeded);
+        Assert.False(stored.Async);
+        Assert.Equal(sha256, stored.Sha256);
+    }
+
+    [Fact]
+    public async Task A_class_that_waits_for_the_first_consumer_stops_the_upload_at_once_with_advice()
+    {
+        await SeedAsync(bindingMode: "WaitForFirstConsumer");
+        var (qcow2, _, _) = Image();
+        var started = DateTime.UtcNow;
+
+        var error = await Assert.ThrowsAsync<ClusterException>(() => UploadAsync(Request(qcow2)));
+
+        Assert.Equal("WaitingForFirstConsumer", error.ErrorId);
+        Assert.Contains("-BindImmediately", error.Message);
+        Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(20));
+
+        var bound = await UploadAsync(Request(qcow2, "bound") with { BindImmediately = true });
+        Assert.Equal("Succeeded", bound.DataVolume.Phase);
+    }
+
+    [Fact]
+    public async Task A_size_too_small_for_the_image_is_refused_before_anything_is_created()
+    {
+        await SeedAsync();
+        var (qcow2, _, _) = Image();
+
+        var error = await Assert.ThrowsAsync<ClusterException>(() => UploadAsync(Request(qcow2) with { Size = 1L << 20 }));
+
+        Assert.Equal("SizeTooSmallForImage", error.ErrorId);
+        Assert.Null(Server.GetObject("cdi.kubevirt.io/v1beta1", "DataVolume", "disk", "vms"));
+    }
+
+    [Fact]
+    public async Task NoCreate_uploads_into_an_existing_DataVolume_and_refuses_a_missing_one()
+    {
+        var proxy = await SeedAsync();
+        var (qcow2, sha256, _) = Image();
+        await new CdiTools.Cluster.DataVolumes.DataVolumeService(new CdiApi(ClusterConnections.Connect(new ClusterTarget(Server.WriteKubeconfig(Folder.File("kc-dv"), "fake", "vms")))))
+            .CreateAsync(new CdiTools.Cluster.DataVolumes.DataVolumeRequest { Name = "ready", Source = CdiTools.Cluster.DataVolumes.DataVolumeSourceKind.Upload, Size = 64L << 20 }, default);
+
+        var result = await UploadAsync(Request(qcow2, "ready") with { NoCreate = true });
+        var missing = await Assert.ThrowsAsync<ClusterException>(() => UploadAsync(Request(qcow2, "ghost") with { NoCreate = true }));
+
+        Assert.False(result.Created);
+        Assert.Equal(sha256, proxy.SucceededUpload("vms", "ready")!.Sha256);
+        Assert.Equal("DataVolumeNotFound", missing.ErrorId);
+    }
+
+    [Fact]
+    public async Task A_broken_image_fails_without_a_retry_and_stores_nothing()
+    {
+        var proxy = await SeedAsync();
+        var (qcow2, _, _) = Image();
+        var bytes = File.ReadAllBytes(qcow2);
+        var cut = Folder.File("cut.qcow2");
+        File.WriteAllBytes(cut, bytes[..(bytes.Length / 2)]);
+
+        await Assert.ThrowsAsync<ImageException>(() => UploadAsync(Request(cut) with { Size = 64L << 20 }));
+
+        Assert.DoesNotContain(proxy.Uploads, u => u.Succeeded);
+        Assert.True(proxy.Requests.Count(r => r.Method == "POST") <= 1);
+    }
+
+    private string Compress(string tool, string file)
+    {
+        ExternalTool.Run(tool, "-k", "-f", file);
+        return file + (tool == "xz" ? ".xz" : ".gz");
+    }
+}
