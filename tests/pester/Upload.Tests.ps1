@@ -1,0 +1,89 @@
+BeforeAll {
+    Import-Module $env:CDITOOLS_MODULE -Force
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+
+    $script:Sample = Join-Path $PSScriptRoot '../../tools/sample/demo-disk.qcow2.xz'
+    function script:New-UploadCluster([hashtable] $Proxy = @{}) {
+        $proxySettings = @{ readyPollMilliseconds = 50; asyncCompletionDelayMilliseconds = 20 }
+        foreach ($key in $Proxy.Keys) { $proxySettings[$key] = $Proxy[$key] }
+        Start-FakeCluster -Namespace vms -Scenario @{
+            namespaces                      = @('vms')
+            storageClasses                  = @(@{ name = 'standard'; default = $true }, @{ name = 'lazy'; volumeBindingMode = 'WaitForFirstConsumer' })
+            cdi                             = @{ version = 'v1.66.0' }
+            dataVolumeStepDelayMilliseconds = 20
+            uploadProxy                     = $proxySettings
+        }
+    }
+}
+
+Describe 'Import-CdiImage -Namespace' {
+    BeforeAll { $cluster = New-UploadCluster }
+    AfterAll { Stop-FakeCluster $cluster }
+
+    It 'uploads an image into a new DataVolume sized from it, and returns it succeeded' {
+        $info = Get-CdiImageInfo $Sample
+
+        $dv = Import-CdiImage $Sample -Namespace vms -Name demo -KubeConfig $cluster.Kubeconfig -PassThru
+
+        $dv.Name | Should -BeExactly 'demo'
+        $dv.Phase | Should -BeExactly 'Succeeded'
+        $dv.Size | Should -Be $info.FilesystemPvcSize
+        (Invoke-FakeCluster $cluster '/apis/cdi.kubevirt.io/v1beta1/namespaces/vms/datavolumes/demo').spec.source.PSObject.Properties.Name | Should -Be @('upload')
+    }
+
+    It 'names DataVolumes after the files and uploads several at once' {
+        $folder = Join-Path $TestDrive 'many'
+        New-Item -ItemType Directory $folder | Out-Null
+        Copy-Item $Sample (Join-Path $folder 'Web_Server-1.qcow2.xz')
+        Copy-Item $Sample (Join-Path $folder 'db.qcow2.xz')
+
+        $done = Get-ChildItem $folder | Import-CdiImage -Namespace vms -ThrottleLimit 2 -KubeConfig $cluster.Kubeconfig -PassThru
+
+        $done.Name | Sort-Object | Should -Be @('db', 'web-server-1')
+        $done.Phase | Should -Be @('Succeeded', 'Succeeded')
+    }
+
+    It '-WhatIf creates nothing' {
+        Import-CdiImage $Sample -Namespace vms -Name nothing -KubeConfig $cluster.Kubeconfig -WhatIf
+
+        { Invoke-FakeCluster $cluster '/apis/cdi.kubevirt.io/v1beta1/namespaces/vms/datavolumes/nothing' } | Should -Throw
+    }
+
+    It 'stops at once with advice when the class waits for the first consumer' {
+        Import-CdiImage $Sample -Namespace vms -Name lazy -StorageClass lazy -KubeConfig $cluster.Kubeconfig -ErrorVariable failure -ErrorAction SilentlyContinue
+
+        $failure[0].FullyQualifiedErrorId | Should -BeLike 'WaitingForFirstConsumer,*'
+        "$($failure[0])" | Should -Match '-BindImmediately'
+    }
+
+    It 'refuses to guess between a file and the cluster' {
+        { Import-CdiImage $Sample -ErrorAction Stop } | Should -Throw -ErrorId 'DestinationRequired,CdiTools.Commands.ImportCdiImageCommand'
+        { Import-CdiImage $Sample (Join-Path $TestDrive 'x.raw') -Namespace vms -ErrorAction Stop } | Should -Throw -ErrorId 'DestinationRequired,CdiTools.Commands.ImportCdiImageCommand'
+    }
+}
+
+Describe 'Import-CdiImage -Namespace on a flaky network' {
+    BeforeAll { $cluster = New-UploadCluster -Proxy @{ resetConnections = @{ afterBytes = 4096; uploads = 2 } } }
+    AfterAll { Stop-FakeCluster $cluster }
+
+    It 'retries from the first byte and still lands the image' {
+        $verbose = $($dv = Import-CdiImage $Sample -Namespace vms -Name flaky -KubeConfig $cluster.Kubeconfig -PassThru -Verbose) 4>&1
+
+        $dv.Phase | Should -BeExactly 'Succeeded'
+        @($verbose | Where-Object { "$_" -match 'starting again from the first byte' }) | Should -HaveCount 2
+    }
+}
+
+Describe 'Import-CdiImage into a DataVolume that exists' {
+    BeforeAll { $cluster = New-UploadCluster }
+    AfterAll { Stop-FakeCluster $cluster }
+
+    It 'takes a DataVolume from New-CdiDataVolume on the pipeline' {
+        $dv = New-CdiDataVolume target -Upload -Size 3Gi -KubeConfig $cluster.Kubeconfig |
+            Import-CdiImage -Path $Sample -KubeConfig $cluster.Kubeconfig -PassThru
+
+        $dv.Name | Should -BeExactly 'target'
+        $dv.Phase | Should -BeExactly 'Succeeded'
+        $dv.Size | Should -Be 3GB
+    }
+}
