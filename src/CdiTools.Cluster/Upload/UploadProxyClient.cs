@@ -77,11 +77,14 @@ public sealed class UploadProxyClient : IDisposable
     {
         var clock = Stopwatch.StartNew();
         var path = useAsync ? "/v1beta1/upload-async" : "/v1beta1/upload";
+        var renew = false;
         for (var attempt = 1; ; attempt++)
         {
-            if (DateTimeOffset.UtcNow - token.Issued > TokenRenewAge)
+            // Renewed just before the request, after any backoff, so the new token is fresh when used.
+            if (renew || DateTimeOffset.UtcNow - token.Issued > TokenRenewAge)
             {
                 token = await renewToken(cancellationToken).ConfigureAwait(false);
+                renew = false;
             }
 
             var counter = new SentCounter(bytesSent);
@@ -103,7 +106,7 @@ public sealed class UploadProxyClient : IDisposable
                         throw new ClusterException("UploadUnauthorized", ClusterErrorKind.Unauthorized, $"The upload proxy refused the token (401): {Trim(text)}");
                     case HttpStatusCode.Unauthorized:
                         // A token that expired during the retries: the next attempt gets a new one.
-                        token = await renewToken(cancellationToken).ConfigureAwait(false);
+                        renew = true;
                         retryReason = "the token expired";
                         break;
                     case HttpStatusCode.ServiceUnavailable or HttpStatusCode.BadGateway or HttpStatusCode.GatewayTimeout or HttpStatusCode.InternalServerError:

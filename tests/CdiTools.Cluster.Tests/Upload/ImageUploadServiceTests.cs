@@ -145,6 +145,26 @@ public sealed class ImageUploadServiceTests : FakeClusterHarness
     }
 
     [Fact]
+    public async Task A_token_that_expires_between_attempts_is_renewed()
+    {
+        var proxy = await SeedAsync(new FakeUploadProxyOptions { TokenLifetime = TimeSpan.FromSeconds(2), TokenLeeway = TimeSpan.Zero, ReadyPollInterval = TimeSpan.FromMilliseconds(50) });
+        var (qcow2, sha256, _) = Image();
+        proxy.Faults.ResetConnections(afterBytes: 1024, uploads: 1);
+        var service = new ImageUploadService(new CdiApi(ClusterConnections.Connect(new ClusterTarget(Server.WriteKubeconfig(Folder.File("kc-slow"), "fake", "vms")))))
+        {
+            Backoff = _ => TimeSpan.FromSeconds(3),
+        };
+
+        var result = await service.UploadAsync(Request(qcow2), progress.Enqueue, verbose.Enqueue, default);
+
+        Assert.Equal(sha256, Assert.Single(proxy.Uploads, u => u.Succeeded).Sha256);
+        Assert.Contains(proxy.Requests, r => r.Method == "POST" && r.Status == 401);
+        Assert.True(Server.UploadTokens.Count(t => t.PvcName == "disk") >= 2);
+        Assert.Contains(verbose, v => v.Contains("the token expired"));
+        Assert.True(result.Transfer.Attempts >= 3);
+    }
+
+    [Fact]
     public async Task The_synchronous_upload_is_used_where_the_proxy_has_no_async()
     {
         var proxy = await SeedAsync(new FakeUploadProxyOptions { OfferAsync = false, ReadyPollInterval = TimeSpan.FromMilliseconds(50) });
