@@ -64,6 +64,10 @@ public sealed class DataVolumeWaiter(CdiApi api)
                 : Assess(found, context, options);
             states[state.Key] = state;
             onChange(state);
+            if (state.Assessment.Outcome == WaitOutcome.WaitingForConsumer)
+            {
+                onNote(ConsumerNote(state));
+            }
         }
 
         if (states.Values.All(s => s.Done))
@@ -104,7 +108,7 @@ public sealed class DataVolumeWaiter(CdiApi api)
 
                         if (after.Assessment.Outcome == WaitOutcome.WaitingForConsumer && before.Assessment.Outcome != WaitOutcome.WaitingForConsumer)
                         {
-                            onNote(new DataVolumeNote(after.Key, $"{after.Key}: {after.Assessment.Message} {after.Assessment.Hint}", true));
+                            onNote(ConsumerNote(after));
                         }
 
                         states[after.Key] = after;
@@ -184,6 +188,9 @@ public sealed class DataVolumeWaiter(CdiApi api)
 
         return new(dataVolume.Metadata.NamespaceProperty, dataVolume.Metadata.Name, DataVolumeView.Of(dataVolume, context), assessment);
     }
+
+    private static DataVolumeNote ConsumerNote(DataVolumeWaitState state) =>
+        new(state.Key, $"{state.Key}: {state.Assessment.Message} {state.Assessment.Hint}", true);
 
     private static string Show(string? phase) => string.IsNullOrEmpty(phase) ? "(none)" : phase;
 
