@@ -27,10 +27,7 @@ $fixtures = Join-Path $Work 'fixtures'
 $outputs = Join-Path $Work 'outputs'
 New-Item -ItemType Directory $fixtures, $outputs -Force | Out-Null
 
-function Invoke-Tool([string] $Command) {
-    & /bin/sh -c $Command
-    if ($LASTEXITCODE) { throw "'$Command' failed with exit code $LASTEXITCODE." }
-}
+Import-Module (Join-Path $PSScriptRoot 'BenchTools.psm1') -Force
 
 function New-MixedDisk([string] $Path, [long] $Size) {
     # One MiB region after another: random, zeros, text, mostly zeros with a byte now and then,
@@ -102,19 +99,7 @@ $clock.Stop()
 [pscustomobject]@{ Seconds = $clock.Elapsed.TotalSeconds; PeakMiB = [Diagnostics.Process]::GetCurrentProcess().PeakWorkingSet64 / 1MB; Scratch = $result.ScratchBytes; Kept = $result.KeptBytes } | ConvertTo-Json -Compress
 '@ | Set-Content $ourScript
 
-function Measure-Ours([string] $In, [string] $Out) {
-    $json = & ([Environment]::ProcessPath) @(if ([IO.Path]::GetFileNameWithoutExtension([Environment]::ProcessPath) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' }) -NoProfile -File $ourScript $env:CDITOOLS_MODULE $In $Out
-    if ($LASTEXITCODE) { throw "Import-CdiImage failed on $In." }
-    $json | Select-Object -Last 1 | ConvertFrom-Json
-}
-
-function Measure-Peer([string] $Command) {
-    $clock = [Diagnostics.Stopwatch]::StartNew()
-    Invoke-Tool $Command
-    $clock.Elapsed.TotalSeconds
-}
-
-function Get-Median([double[]] $Values) { ($Values | Sort-Object)[[math]::Floor($Values.Count / 2)] }
+function Measure-Ours([string] $In, [string] $Out) { Invoke-FreshPwsh $ourScript @($env:CDITOOLS_MODULE, $In, $Out) }
 
 $rows = foreach ($case in $cases) {
     $oursOut = Join-Path $outputs 'ours.raw'

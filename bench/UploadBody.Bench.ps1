@@ -26,10 +26,7 @@ foreach ($name in 'plain.qcow2', 'deflate.qcow2', 'qcow2.xz') {
     if (-not (Test-Path (Fixture $name))) { throw "Missing fixture $(Fixture $name): run bench/Convert.Bench.ps1 first." }
 }
 
-function Invoke-Tool([string] $Command) {
-    & /bin/sh -c $Command
-    if ($LASTEXITCODE) { throw "'$Command' failed with exit code $LASTEXITCODE." }
-}
+Import-Module (Join-Path $PSScriptRoot 'BenchTools.psm1') -Force
 
 # Ours runs in a fresh pwsh that loads the engine as the module ships it, and times RawExport alone.
 $ourScript = Join-Path $Work 'upload-body.ps1'
@@ -46,19 +43,7 @@ finally { $file.Dispose() }
 [pscustomobject]@{ Seconds = $clock.Elapsed.TotalSeconds; PeakMiB = [Diagnostics.Process]::GetCurrentProcess().PeakWorkingSet64 / 1MB; Disk = $result.VirtualSize } | ConvertTo-Json -Compress
 '@ | Set-Content $ourScript
 
-function Measure-Ours([string] $In, [string] $Out) {
-    $json = & ([Environment]::ProcessPath) @(if ([IO.Path]::GetFileNameWithoutExtension([Environment]::ProcessPath) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' }) -NoProfile -File $ourScript $env:CDITOOLS_MODULE $In $Out
-    if ($LASTEXITCODE) { throw "RawExport failed on $In." }
-    $json | Select-Object -Last 1 | ConvertFrom-Json
-}
-
-function Measure-Peer([string] $Command) {
-    $clock = [Diagnostics.Stopwatch]::StartNew()
-    Invoke-Tool $Command
-    $clock.Elapsed.TotalSeconds
-}
-
-function Get-Median([double[]] $Values) { ($Values | Sort-Object)[[math]::Floor($Values.Count / 2)] }
+function Measure-Ours([string] $In, [string] $Out) { Invoke-FreshPwsh $ourScript @($env:CDITOOLS_MODULE, $In, $Out) }
 
 $cases = @(
     @{ Case = 'qcow2 plain'; Input = Fixture 'plain.qcow2'; PeerCommand = "qemu-img convert -O raw '{0}' '{1}.raw' && gzip -1 -c '{1}.raw' > '{1}' && rm '{1}.raw'" }

@@ -49,23 +49,9 @@ public static class RawExport
 }
 
 /// <summary>A stream over another that, once closed, drops what is written (and leaves the other open).</summary>
-internal sealed class ClosableStream(Stream inner) : Stream
+internal sealed class ClosableStream(Stream inner) : Sources.WriteOnlyStream
 {
     private bool closed;
-
-    public override bool CanRead => false;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => true;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
 
     public override void Close() => closed = true;
 
@@ -77,8 +63,6 @@ internal sealed class ClosableStream(Stream inner) : Stream
         }
     }
 
-    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
-
     public override void Write(ReadOnlySpan<byte> buffer)
     {
         if (!closed)
@@ -86,10 +70,4 @@ internal sealed class ClosableStream(Stream inner) : Stream
             inner.Write(buffer);
         }
     }
-
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
 }
