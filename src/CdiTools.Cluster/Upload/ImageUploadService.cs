@@ -155,6 +155,7 @@ public sealed class ImageUploadService(CdiApi api)
         {
             Backoff = Backoff ?? (attempt => TimeSpan.FromSeconds(Math.Min(30, Math.Pow(2, attempt - 1)))),
             Retrying = (attempt, reason) => verbose($"Upload attempt {attempt} failed because {reason}; starting again from the first byte."),
+            Measuring = () => verbose("The upload proxy refuses a body without Content-Length: converting once to measure it, then again to send it."),
         };
         var useAsync = await client.SupportsAsyncAsync(token, cancellationToken).ConfigureAwait(false);
 
@@ -172,7 +173,14 @@ public sealed class ImageUploadService(CdiApi api)
                     }, ct).ConfigureAwait(false);
                 },
                 null,
-                "application/octet-stream")
+                "application/octet-stream",
+                async ct =>
+                {
+                    progress(new UploadProgress("Measuring the body (the proxy wants its length first)", 0, virtualSize, 0, clock.Elapsed));
+                    var counter = new LengthCounter();
+                    await RawExport.ToStreamAsync(request.Source, counter, gzip: true, request.OpenOptions, p => progress(new UploadProgress("Measuring the body (the proxy wants its length first)", p.OutputBytes, virtualSize, 0, clock.Elapsed)), ct).ConfigureAwait(false);
+                    return counter.Written;
+                })
             : new UploadBody(
                 async (stream, ct) =>
                 {
@@ -306,6 +314,18 @@ public sealed class ImageUploadService(CdiApi api)
             ? bundle
             : throw new ClusterException("InvalidCertificate", ClusterErrorKind.Configuration, "-UploadProxyCertificate holds no PEM certificate.");
     }
+}
+
+/// <summary>Counts what is written and keeps nothing.</summary>
+internal sealed class LengthCounter : Engine.Sources.WriteOnlyStream
+{
+    public long Written { get; private set; }
+
+    public override void Flush()
+    {
+    }
+
+    public override void Write(ReadOnlySpan<byte> buffer) => Written += buffer.Length;
 }
 
 /// <summary>Where CDI's upload proxy is: the address given, else CDIConfig's spec.uploadProxyURLOverride, else status.uploadProxyURL; https:// when no scheme is given.</summary>

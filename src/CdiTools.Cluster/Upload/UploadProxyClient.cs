@@ -11,7 +11,8 @@ namespace CdiTools.Cluster.Upload;
 /// <param name="Write">Writes the whole body to the stream it is given.</param>
 /// <param name="Length">The body's length when known in advance (a file sent as it is); null for a converted stream, sent chunked.</param>
 /// <param name="ContentType">What the body is, for the request header.</param>
-public sealed record UploadBody(Func<Stream, CancellationToken, Task> Write, long? Length, string ContentType);
+/// <param name="Measure">For a body of unknown length: works its length out by making it once, for proxies that refuse chunked bodies.</param>
+public sealed record UploadBody(Func<Stream, CancellationToken, Task> Write, long? Length, string ContentType, Func<CancellationToken, Task<long>>? Measure = null);
 
 /// <summary>The token for one PVC and when it was issued; CDI's tokens last 5 minutes.</summary>
 public sealed record UploadToken(string Value, DateTimeOffset Issued);
@@ -110,6 +111,13 @@ public sealed class UploadProxyClient : IDisposable
                         renew = true;
                         retryReason = "the token expired";
                         break;
+                    case HttpStatusCode.LengthRequired when body.Length is null && body.Measure is not null:
+                        // Something in front of CDI's proxy refuses chunked bodies: make the body
+                        // once to learn its length (it comes out the same each time), then send it with one.
+                        Measuring?.Invoke();
+                        body = body with { Length = await body.Measure(cancellationToken).ConfigureAwait(false) };
+                        attempt--;
+                        continue;
                     case HttpStatusCode.ServiceUnavailable or HttpStatusCode.BadGateway or HttpStatusCode.GatewayTimeout or HttpStatusCode.InternalServerError:
                         retryReason = $"{(int)response.StatusCode} {Trim(text)}";
                         break;
@@ -147,6 +155,9 @@ public sealed class UploadProxyClient : IDisposable
             Retrying?.Invoke(attempt, retryReason);
         }
     }
+
+    /// <summary>Called when the proxy asks for a Content-Length and the body is measured first.</summary>
+    public Action? Measuring { get; init; }
 
     /// <summary>Called before each retry with the attempt that failed and why.</summary>
     public Action<int, string>? Retrying { get; init; }

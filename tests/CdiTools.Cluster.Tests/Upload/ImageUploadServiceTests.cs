@@ -106,6 +106,39 @@ public sealed class ImageUploadServiceTests : FakeClusterHarness
     }
 
     [Fact]
+    public async Task A_slow_proxy_gets_the_same_disk_and_progress_reports_the_bytes_as_they_go()
+    {
+        var proxy = await SeedAsync();
+        var (qcow2, sha256, size) = Image();
+        proxy.Faults.SlowReads(TimeSpan.FromMilliseconds(2), chunkBytes: 16 * 1024);
+
+        await UploadAsync(Request(qcow2));
+
+        Assert.Equal(sha256, Assert.Single(proxy.Uploads, u => u.Succeeded).Sha256);
+        var streaming = progress.Where(p => p.Stage == "Converting and uploading").ToList();
+        Assert.True(streaming.Count > 2, $"{streaming.Count} progress reports while streaming");
+        Assert.True(streaming.Zip(streaming.Skip(1)).All(pair => pair.Second.DiskBytesDone >= pair.First.DiskBytesDone && pair.Second.BytesSent >= pair.First.BytesSent));
+        Assert.All(streaming, p => Assert.Equal(size, p.DiskBytes));
+        Assert.Contains(streaming, p => p.BytesSent > 0);
+    }
+
+    [Fact]
+    public async Task A_proxy_that_refuses_chunked_bodies_gets_one_with_its_length()
+    {
+        var proxy = await SeedAsync(new FakeUploadProxyOptions { RequireContentLength = true, ReadyPollInterval = TimeSpan.FromMilliseconds(50) });
+        var (qcow2, sha256, _) = Image();
+
+        var result = await UploadAsync(Request(qcow2));
+
+        var stored = Assert.Single(proxy.Uploads, u => u.Succeeded);
+        Assert.Equal(sha256, stored.Sha256);
+        Assert.Equal(stored.BytesReceived, stored.ContentLength);
+        Assert.Contains(proxy.Requests, r => r.Method == "POST" && r.Status == 411);
+        Assert.Equal(1, result.Transfer.Attempts);
+        Assert.Contains(verbose, v => v.Contains("converting once to measure it"));
+    }
+
+    [Fact]
     public async Task A_burst_of_503_is_waited_out()
     {
         var proxy = await SeedAsync();

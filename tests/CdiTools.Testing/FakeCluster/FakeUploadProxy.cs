@@ -292,6 +292,11 @@ public sealed partial class FakeUploadProxy : IAsyncDisposable
             return await WriteAsync(context, 404).ConfigureAwait(false);
         }
 
+        if (Options.RequireContentLength && request.ContentLength is null)
+        {
+            return await WriteAsync(context, 411, "Length Required").ConfigureAwait(false);
+        }
+
         // One upload server per PVC (a new PVC of the same name gets a new pod): busy while a body
         // is read or processed (503), and done for good after a success (409).
         var key = Text(pvc!["metadata"]?["uid"]) ?? $"{issued.Namespace}/{issued.PvcName}";

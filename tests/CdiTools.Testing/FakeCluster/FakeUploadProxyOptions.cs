@@ -56,6 +56,12 @@ public sealed record FakeUploadProxyOptions
     /// filesystem, so by default it takes the PVC's capacity, else its requested size.
     /// </summary>
     public Func<JsonObject, long>? AvailableSpace { get; init; }
+
+    /// <summary>
+    /// Plays a route or ingress in front of the proxy that refuses chunked bodies: a POST without
+    /// Content-Length gets 411 Length Required. CDI's proxy itself takes both.
+    /// </summary>
+    public bool RequireContentLength { get; init; }
 }
 
 /// <summary>One upload the fake upload server received a body for, whatever became of it.</summary>
