@@ -92,6 +92,27 @@ public sealed class ImageUploadServiceTests : FakeClusterHarness
     }
 
     [Fact]
+    public async Task An_archive_goes_as_it_is_to_an_archive_DataVolume()
+    {
+        var proxy = await SeedAsync();
+        var folder = Folder.File("tree");
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, "a.txt"), "hello");
+        var tar = Folder.File("tree.tar");
+        ExternalTool.Run("tar", "-cf", tar, "-C", folder, "a.txt");
+
+        var result = await UploadAsync(Request(tar, "files") with { Archive = true, Size = 64L << 20 });
+
+        var stored = Assert.Single(proxy.Uploads, u => u.Succeeded);
+        Assert.True(stored.Archive);
+        Assert.Equal(new FileInfo(tar).Length, stored.ContentLength);
+        Assert.Equal(DiskContent.Sha256(tar), stored.Sha256);
+        Assert.Equal("archive", (string?)Server.GetObject("cdi.kubevirt.io/v1beta1", "DataVolume", "files", "vms")!["spec"]!["contentType"]);
+        Assert.Null(result.Conversion);
+        Assert.Equal("Succeeded", result.DataVolume.Phase);
+    }
+
+    [Fact]
     public async Task A_connection_reset_midway_is_retried_from_the_first_byte()
     {
         var proxy = await SeedAsync();
