@@ -31,10 +31,7 @@ public sealed class CdiApi(ClusterConnection connection)
     {
         try
         {
-            using var response = await Connection.Client.CustomObjects.ListCustomObjectForAllNamespacesWithHttpMessagesAsync(
-                CdiResources.HcoGroup, CdiResources.HcoVersion, CdiResources.HyperConvergedPlural, cancellationToken: cancellationToken).ConfigureAwait(false);
-            var list = KubernetesJson.Deserialize<CustomResourceList<HyperConverged>>(KubernetesJson.Serialize(response.Body));
-            return list.Items;
+            return await ListInAllNamespacesAsync<HyperConverged>(CdiResources.HcoGroup, CdiResources.HcoVersion, CdiResources.HyperConvergedPlural, cancellationToken).ConfigureAwait(false);
         }
         catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
         {
@@ -156,9 +153,7 @@ public sealed class CdiApi(ClusterConnection connection)
                 return (await dataVolumes.ListNamespacedAsync<CustomResourceList<DataVolume>>(@namespace, cancel: cancellationToken).ConfigureAwait(false)).Items;
             }
 
-            using var response = await Connection.Client.CustomObjects.ListCustomObjectForAllNamespacesWithHttpMessagesAsync(
-                CdiResources.CdiGroup, CdiResources.CdiVersion, CdiResources.DataVolumePlural, cancellationToken: cancellationToken).ConfigureAwait(false);
-            return KubernetesJson.Deserialize<CustomResourceList<DataVolume>>(KubernetesJson.Serialize(response.Body)).Items;
+            return await ListInAllNamespacesAsync<DataVolume>(CdiResources.CdiGroup, CdiResources.CdiVersion, CdiResources.DataVolumePlural, cancellationToken).ConfigureAwait(false);
         }
         catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound && string.IsNullOrEmpty(StatusReason(e)))
         {
@@ -321,6 +316,15 @@ public sealed class CdiApi(ClusterConnection connection)
                 yield return config;
             }
         }
+    }
+
+    // GenericClient lists in one namespace only; across all of them the custom-objects API answers untyped.
+    private async Task<IList<T>> ListInAllNamespacesAsync<T>(string group, string version, string plural, CancellationToken cancellationToken)
+        where T : IKubernetesObject
+    {
+        using var response = await Connection.Client.CustomObjects.ListCustomObjectForAllNamespacesWithHttpMessagesAsync(
+            group, version, plural, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return KubernetesJson.Deserialize<CustomResourceList<T>>(KubernetesJson.Serialize(response.Body)).Items;
     }
 
     private static async Task<bool> ExistsAsync<T>(Func<Task<T>> read, string doing)

@@ -117,9 +117,6 @@ public static class DataVolumeManifestBuilder
         return new DataVolumeManifest(dataVolume, secret, configMap);
     }
 
-    /// <summary>A size as a Kubernetes quantity, exactly (see <see cref="Sizing.PvcSize.ExactQuantity"/>).</summary>
-    public static string Quantity(long bytes) => Sizing.PvcSize.ExactQuantity(bytes);
-
     private static bool CreatesSecret(DataVolumeRequest r) => r.Credential is not null || r.ServiceAccountKey is not null;
 
     private static DataVolumeStorage Storage(DataVolumeRequest r)
@@ -143,7 +140,7 @@ public static class DataVolumeManifestBuilder
         {
             storage.Resources = new V1VolumeResourceRequirements
             {
-                Requests = new Dictionary<string, ResourceQuantity> { ["storage"] = new ResourceQuantity(Quantity(size)) },
+                Requests = new Dictionary<string, ResourceQuantity> { ["storage"] = new ResourceQuantity(Sizing.PvcSize.ExactQuantity(size)) },
             };
         }
 

@@ -77,16 +77,7 @@ public sealed class DataVolumeService(CdiApi api)
             }
         }
 
-        ScratchContext? context = null;
-        try
-        {
-            context = await scratch.ContextAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (ClusterException e) when (e.Kind is ClusterErrorKind.Forbidden or ClusterErrorKind.NotFound)
-        {
-            warnings.Add($"The scratch class cannot be predicted: {e.Message}");
-        }
-
+        var context = await scratch.ContextOrNullAsync(reason => warnings.Add($"The scratch class cannot be predicted: {reason}"), cancellationToken).ConfigureAwait(false);
         var view = DataVolumeView.Of(dataVolume, context);
         return new CreatedDataVolume(view, manifest, warnings);
     }
@@ -95,7 +86,7 @@ public sealed class DataVolumeService(CdiApi api)
     public async Task<IReadOnlyList<DataVolumeView>> ListAsync(string? @namespace, Func<string, bool> nameFilter, CancellationToken cancellationToken)
     {
         var found = await api.ListDataVolumesAsync(@namespace, cancellationToken).ConfigureAwait(false);
-        var context = await TryContextAsync(cancellationToken).ConfigureAwait(false);
+        var context = await scratch.ContextOrNullAsync(null, cancellationToken).ConfigureAwait(false);
         return found
             .Where(dv => nameFilter(dv.Metadata.Name))
             .OrderBy(dv => dv.Metadata.NamespaceProperty, StringComparer.Ordinal)
@@ -107,25 +98,12 @@ public sealed class DataVolumeService(CdiApi api)
     /// <summary>One DataVolume; null when it does not exist.</summary>
     public async Task<DataVolumeView?> GetAsync(string name, string @namespace, CancellationToken cancellationToken) =>
         await api.GetDataVolumeAsync(name, @namespace, cancellationToken).ConfigureAwait(false) is { } dataVolume
-            ? DataVolumeView.Of(dataVolume, await TryContextAsync(cancellationToken).ConfigureAwait(false))
+            ? DataVolumeView.Of(dataVolume, await scratch.ContextOrNullAsync(null, cancellationToken).ConfigureAwait(false))
             : null;
 
     /// <summary>Deletes a DataVolume; its PVC and the Secrets and ConfigMaps it owns go with it. False when it did not exist.</summary>
     public Task<bool> RemoveAsync(string name, string @namespace, CancellationToken cancellationToken) =>
         api.DeleteDataVolumeAsync(name, @namespace, cancellationToken);
-
-    private async Task<ScratchContext?> TryContextAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await scratch.ContextAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (ClusterException e) when (e.Kind is ClusterErrorKind.Forbidden or ClusterErrorKind.NotFound)
-        {
-            // Reading DataVolumes does not need the cluster-scoped CDI objects; without them the scratch class stays unknown.
-            return null;
-        }
-    }
 
     private async Task PreflightAsync(DataVolumeRequest request, DataVolumeManifest manifest, CancellationToken cancellationToken)
     {

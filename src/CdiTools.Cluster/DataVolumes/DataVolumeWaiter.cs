@@ -45,15 +45,8 @@ public sealed class DataVolumeWaiter(CdiApi api)
         Action<DataVolumeNote> onNote,
         CancellationToken cancellationToken)
     {
-        ScratchContext? context = null;
-        try
-        {
-            context = await scratch.ContextAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (ClusterException e) when (e.Kind is ClusterErrorKind.Forbidden or ClusterErrorKind.NotFound)
-        {
-            // The scratch class is only shown; waiting does not need it.
-        }
+        // The scratch class is only shown; waiting does not need it.
+        var context = await scratch.ContextOrNullAsync(null, cancellationToken).ConfigureAwait(false);
 
         var states = new Dictionary<string, DataVolumeWaitState>(StringComparer.Ordinal);
         foreach (var (ns, name) in targets.Distinct())

@@ -146,11 +146,23 @@ public sealed class ScratchStorageClassService(CdiApi api)
         };
     }
 
-    /// <summary>What deciding the scratch class of many DataVolumes needs, read once.</summary>
-    public async Task<ScratchContext> ContextAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// What deciding the scratch class of many DataVolumes needs, read once; null when the
+    /// cluster-scoped CDI objects cannot be read (not allowed, or CDI absent), which only leaves
+    /// the scratch class unknown. <paramref name="unavailable"/> hears why.
+    /// </summary>
+    public async Task<ScratchContext?> ContextOrNullAsync(Action<string>? unavailable, CancellationToken cancellationToken)
     {
-        var cluster = await ReadAsync(cancellationToken).ConfigureAwait(false);
-        return new ScratchContext(cluster.Release, cluster.Effective, cluster.DefaultClass);
+        try
+        {
+            var cluster = await ReadAsync(cancellationToken).ConfigureAwait(false);
+            return new ScratchContext(cluster.Release, cluster.Effective, cluster.DefaultClass);
+        }
+        catch (ClusterException e) when (e.Kind is ClusterErrorKind.Forbidden or ClusterErrorKind.NotFound)
+        {
+            unavailable?.Invoke(e.Message);
+            return null;
+        }
     }
 
     /// <summary>Works out what setting <paramref name="storageClass"/> (or clearing, for null) does, without writing.</summary>

@@ -130,15 +130,6 @@ public sealed class DataVolumeManifestTests
         Assert.Equal("1Gi", dv.Spec.Pvc.Resources!.Requests["storage"].ToString());
     }
 
-    [Theory]
-    [InlineData(1L << 30, "1Gi")]
-    [InlineData(1536L << 20, "1536Mi")]
-    [InlineData(5L << 40, "5Ti")]
-    [InlineData((1L << 20) + 1, "1048577")]
-    [InlineData(3L << 10, "3Ki")]
-    public void Sizes_are_written_in_the_largest_binary_unit_that_divides_them(long bytes, string quantity) =>
-        Assert.Equal(quantity, DataVolumeManifestBuilder.Quantity(bytes));
-
     [Fact]
     public void The_YAML_hides_secret_values_unless_asked_and_parses_back_to_the_same_objects()
     {

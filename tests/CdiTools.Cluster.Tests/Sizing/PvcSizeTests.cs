@@ -49,4 +49,13 @@ public sealed class PvcSizeTests
     {
         Assert.Equal(quantity, PvcSize.ToQuantity(bytes));
     }
+
+    [Theory]
+    [InlineData(1L << 30, "1Gi")]
+    [InlineData(1536L << 20, "1536Mi")]
+    [InlineData(5L << 40, "5Ti")]
+    [InlineData((1L << 20) + 1, "1048577")]
+    [InlineData(3L << 10, "3Ki")]
+    public void Sizes_are_written_in_the_largest_binary_unit_that_divides_them(long bytes, string quantity) =>
+        Assert.Equal(quantity, PvcSize.ExactQuantity(bytes));
 }
