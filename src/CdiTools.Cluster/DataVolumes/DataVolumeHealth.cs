@@ -34,10 +34,14 @@ public static partial class DataVolumeHealth
 {
     public const string Succeeded = "Succeeded";
 
-    /// <summary>Running-condition reasons that are not errors.</summary>
+    /// <summary>
+    /// Reasons CDI gives a Running condition that is not True without anything having failed: the
+    /// importer finished ("Completed", the container's own reason), or it stopped to be started
+    /// again with scratch space (pkg/controller/util.go ScratchSpaceRequiredReason).
+    /// </summary>
     private static readonly HashSet<string> BenignReasons = new(StringComparer.Ordinal)
     {
-        "", "Completed", "Pending", "PodRunning", "Running", "ImportCompleted", "TransferRunning", "Scheduled",
+        "", "Completed", "Scratch space required",
     };
 
     /// <summary>Messages of errors another attempt will not cure, as CDI words them.</summary>

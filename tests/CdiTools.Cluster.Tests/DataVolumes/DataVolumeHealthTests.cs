@@ -80,6 +80,16 @@ public sealed class DataVolumeHealthTests
         Assert.Contains("404 Not Found", assessment.Message);
     }
 
+    [Fact]
+    public void A_restart_for_scratch_space_is_not_reported_as_the_error()
+    {
+        var assessment = DataVolumeHealth.Assess(Status("ImportInProgress", 4, "Scratch space required", "Scratch space required"), "Succeeded", 3);
+
+        Assert.Equal("ImportRestarting", assessment.ErrorId);
+        Assert.DoesNotContain("Scratch space required", assessment.Message);
+        Assert.Contains("kubectl describe pod", assessment.Hint);
+    }
+
     [Theory]
     [InlineData("WaitForFirstConsumer")]
     [InlineData("PendingPopulation")]
