@@ -4,6 +4,7 @@ using CdiTools.Cluster.DataVolumes;
 using CdiTools.Cluster.Models;
 using CdiTools.Cluster.Sizing;
 using CdiTools.Engine;
+using CdiTools.Engine.Sources.Http;
 
 namespace CdiTools.Cluster.Upload;
 
@@ -39,8 +40,8 @@ public sealed record ImageUploadRequest
 
     public string? UploadProxyUrl { get; init; }
 
-    /// <summary>A PEM bundle to trust for the upload proxy instead of the kubeconfig's CA.</summary>
-    public string? UploadProxyCertificatePem { get; init; }
+    /// <summary>A PEM file of CAs to trust for the upload proxy instead of the kubeconfig's.</summary>
+    public string? UploadProxyCertificateFile { get; init; }
 
     public bool SkipCertificateCheck { get; init; }
 
@@ -57,6 +58,9 @@ public sealed record ImageUploadRequest
 /// <summary>How far an upload is: the stage, and bytes of the disk converted and sent.</summary>
 public sealed record UploadProgress(string Stage, long DiskBytesDone, long DiskBytes, long BytesSent, TimeSpan Elapsed);
 
+/// <summary>One upload's outcome when several run together: what it did, or what stopped it.</summary>
+public sealed record ImageUploadOutcome(ImageUploadRequest Request, ImageUploadResult? Result, Exception? Error);
+
 /// <summary>What an upload did.</summary>
 public sealed record ImageUploadResult(DataVolumeView DataVolume, UploadTransfer Transfer, ImportResult? Conversion, long VirtualSize, long RequestedSize, bool Created, Uri Proxy);
 
@@ -72,6 +76,41 @@ public sealed class ImageUploadService(CdiApi api)
 
     /// <summary>Shortens the proxy client's backoff, for tests.</summary>
     public Func<int, TimeSpan>? Backoff { get; init; }
+
+    /// <summary>
+    /// Runs several uploads, at most <paramref name="throttleLimit"/> at once: they wait on the
+    /// cluster and the network more than on the CPU. One failing does not stop the others; each
+    /// outcome says how it went. <paramref name="progressFor"/> gives the progress sink of upload n,
+    /// <paramref name="finished"/> hears when it ends.
+    /// </summary>
+    public async Task<IReadOnlyList<ImageUploadOutcome>> UploadAllAsync(
+        IReadOnlyList<ImageUploadRequest> requests,
+        int throttleLimit,
+        Func<int, Action<UploadProgress>> progressFor,
+        Action<int> finished,
+        Action<string> verbose,
+        CancellationToken cancellationToken)
+    {
+        using var gate = new SemaphoreSlim(throttleLimit);
+        var uploads = requests.Select(async (request, index) =>
+        {
+            await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                return new ImageUploadOutcome(request, await UploadAsync(request, progressFor(index), verbose, cancellationToken).ConfigureAwait(false), null);
+            }
+            catch (Exception e) when (e is ClusterException or ImageException or DataVolumeRequestException or IOException or UnauthorizedAccessException)
+            {
+                return new ImageUploadOutcome(request, null, e);
+            }
+            finally
+            {
+                gate.Release();
+                finished(index);
+            }
+        }).ToList();
+        return await Task.WhenAll(uploads).ConfigureAwait(false);
+    }
 
     public async Task<ImageUploadResult> UploadAsync(ImageUploadRequest request, Action<UploadProgress> progress, Action<string> verbose, CancellationToken cancellationToken)
     {
@@ -147,13 +186,13 @@ public sealed class ImageUploadService(CdiApi api)
         verbose($"{ns}/{request.Name} is {ready.View?.Phase}; uploading to {proxy}.");
 
         var token = await TokenAsync(request.Name, ns, cancellationToken).ConfigureAwait(false);
-        using var client = new UploadProxyClient(
-            proxy,
-            request.UploadProxyCertificatePem is { } pem ? Bundle(pem) : api.Connection.CertificateAuthorities,
-            request.UploadProxyCertificatePem is not null ? "given with -UploadProxyCertificate" : $"from {api.Connection.Source}",
-            request.SkipCertificateCheck || (request.UploadProxyCertificatePem is null && api.Connection.SkipTlsVerify))
+        // The proxy's certificate usually comes from the CA the kubeconfig trusts for the API server.
+        var trust = request.UploadProxyCertificateFile is { } caFile
+            ? HttpTlsTrust.FromPemFile(caFile, request.SkipCertificateCheck)
+            : HttpTlsTrust.FromBundle(api.Connection.CertificateAuthorities, $"from {api.Connection.Source}", request.SkipCertificateCheck || api.Connection.SkipTlsVerify);
+        using var client = new UploadProxyClient(proxy, trust)
         {
-            Backoff = Backoff ?? (attempt => TimeSpan.FromSeconds(Math.Min(30, Math.Pow(2, attempt - 1)))),
+            Backoff = Backoff ?? UploadProxyClient.DefaultBackoff,
             Retrying = (attempt, reason) => verbose($"Upload attempt {attempt} failed because {reason}; starting again from the first byte."),
             Measuring = () => verbose("The upload proxy refuses a body without Content-Length: converting once to measure it, then again to send it."),
         };
@@ -304,15 +343,6 @@ public sealed class ImageUploadService(CdiApi api)
         }
 
         return await producer.ConfigureAwait(false);
-    }
-
-    private static System.Security.Cryptography.X509Certificates.X509Certificate2Collection Bundle(string pem)
-    {
-        var bundle = new System.Security.Cryptography.X509Certificates.X509Certificate2Collection();
-        bundle.ImportFromPem(pem);
-        return bundle.Count > 0
-            ? bundle
-            : throw new ClusterException("InvalidCertificate", ClusterErrorKind.Configuration, "-UploadProxyCertificate holds no PEM certificate.");
     }
 }
 

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
-using System.Security.Cryptography.X509Certificates;
 using CdiTools.Engine.Sources;
 using CdiTools.Engine.Sources.Http;
 
@@ -34,10 +33,11 @@ public sealed class UploadProxyClient : IDisposable
     private readonly HttpClient http;
     private readonly HttpTlsTrust trust;
 
-    public UploadProxyClient(Uri proxy, X509Certificate2Collection? certificateAuthorities, string trustName, bool skipCertificateCheck)
+    /// <param name="trust">Which certificates the proxy may present.</param>
+    public UploadProxyClient(Uri proxy, HttpTlsTrust trust)
     {
         Proxy = proxy;
-        trust = HttpTlsTrust.FromBundle(certificateAuthorities, trustName, skipCertificateCheck);
+        this.trust = trust;
         var handler = new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), ConnectTimeout = TimeSpan.FromSeconds(30) };
         trust.Configure(handler.SslOptions);
         http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
@@ -45,8 +45,11 @@ public sealed class UploadProxyClient : IDisposable
 
     public Uri Proxy { get; }
 
-    /// <summary>Waits this long before retry n (1-based): 1, 2, 4, 8, 16 s, then 30 s. Tests shorten it.</summary>
-    public Func<int, TimeSpan> Backoff { get; init; } = attempt => TimeSpan.FromSeconds(Math.Min(30, Math.Pow(2, attempt - 1)));
+    /// <summary>Before retry n (1-based): 1, 2, 4, 8, 16 s, then 30 s.</summary>
+    public static readonly Func<int, TimeSpan> DefaultBackoff = attempt => TimeSpan.FromSeconds(Math.Min(30, Math.Pow(2, attempt - 1)));
+
+    /// <summary>How long to wait before retry n; <see cref="DefaultBackoff"/> unless a test shortens it.</summary>
+    public Func<int, TimeSpan> Backoff { get; init; } = DefaultBackoff;
 
     /// <summary>Whether the proxy serves upload-async: a HEAD answered 200. The proxy checks the token on every request, HEAD too.</summary>
     public async Task<bool> SupportsAsyncAsync(UploadToken token, CancellationToken cancellationToken)
@@ -60,7 +63,7 @@ public sealed class UploadProxyClient : IDisposable
         }
         catch (HttpRequestException e)
         {
-            throw Unreachable(e);
+            throw ConnectFailure(e);
         }
     }
 
@@ -127,8 +130,7 @@ public sealed class UploadProxyClient : IDisposable
             }
             catch (HttpRequestException e) when (e.InnerException is System.Security.Authentication.AuthenticationException)
             {
-                var reason = trust.TakeRefusalReason();
-                throw new ClusterException("UploadProxyUntrusted", ClusterErrorKind.Configuration, $"The upload proxy {Proxy} is not trusted: {reason?.Message ?? e.Message} Pass -UploadProxyCertificate with its CA, or -SkipCertificateCheck.", e);
+                throw ConnectFailure(e);
             }
             catch (Exception e) when (e is HttpRequestException or IOException && Inner<Engine.ImageException>(e) is { } image)
             {
@@ -140,7 +142,7 @@ public sealed class UploadProxyClient : IDisposable
             {
                 if (e is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError } && counter.Total == 0 && attempt == 1)
                 {
-                    throw Unreachable((HttpRequestException)e);
+                    throw ConnectFailure((HttpRequestException)e);
                 }
 
                 retryReason = $"the connection broke after {counter.Total} bytes ({e.GetBaseException().Message})";
@@ -164,8 +166,11 @@ public sealed class UploadProxyClient : IDisposable
 
     public void Dispose() => http.Dispose();
 
-    private ClusterException Unreachable(HttpRequestException e) =>
-        new("UploadProxyUnreachable", ClusterErrorKind.Unavailable, $"The upload proxy {Proxy} cannot be reached: {e.GetBaseException().Message}. Give its address with -UploadProxyUrl (CDI's uploadProxyURLOverride sets it for everyone).", e);
+    // Whichever request meets the proxy first (the HEAD, or a POST) reports a refused certificate or an unreachable address the same way.
+    private ClusterException ConnectFailure(HttpRequestException e) =>
+        e.InnerException is System.Security.Authentication.AuthenticationException
+            ? new("UploadProxyUntrusted", ClusterErrorKind.Configuration, $"The upload proxy {Proxy} is not trusted: {trust.TakeRefusalReason()?.Message ?? e.Message} Pass -UploadProxyCertificate with its CA, or -SkipCertificateCheck.", e)
+            : new("UploadProxyUnreachable", ClusterErrorKind.Unavailable, $"The upload proxy {Proxy} cannot be reached: {e.GetBaseException().Message}. Give its address with -UploadProxyUrl (CDI's uploadProxyURLOverride sets it for everyone).", e);
 
     private static T? Inner<T>(Exception e)
         where T : Exception

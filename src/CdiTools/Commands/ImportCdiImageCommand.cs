@@ -216,17 +216,17 @@ public sealed class ImportCdiImageCommand : ImageSourceCmdlet
         connection ??= ClusterCmdlet.ConnectFor(this, KubeConfig, Context);
         var ns = connection.NamespaceOr(DataVolume?.Namespace ?? Namespace);
         long? size;
-        string? caPem;
         try
         {
             size = SizeArgument.Bytes(Size);
-            caPem = UploadProxyCertificate is null ? null : File.ReadAllText(GetUnresolvedProviderPathFromPSPath(UploadProxyCertificate));
         }
-        catch (Exception e) when (e is FormatException or IOException or UnauthorizedAccessException)
+        catch (FormatException e)
         {
-            WriteError(e is FormatException ? new ErrorRecord(e, "InvalidSize", ErrorCategory.InvalidArgument, Size) : ErrorRecords.From(e, UploadProxyCertificate));
+            WriteError(new ErrorRecord(e, "InvalidSize", ErrorCategory.InvalidArgument, Size));
             return;
         }
+
+        var caFile = UploadProxyCertificate is null ? null : GetUnresolvedProviderPathFromPSPath(UploadProxyCertificate);
 
         var noCreate = NoCreate || DataVolume is not null;
         if (!ShouldProcess($"DataVolume {ns}/{name}", noCreate ? $"Upload {source}" : $"Create an upload DataVolume and upload {source}"))
@@ -248,7 +248,7 @@ public sealed class ImportCdiImageCommand : ImageSourceCmdlet
             Archive = Archive,
             NoConvert = NoConvert,
             UploadProxyUrl = UploadProxyUrl,
-            UploadProxyCertificatePem = caPem,
+            UploadProxyCertificateFile = caFile,
             SkipCertificateCheck = SkipCertificateCheck,
             RetryCount = RetryCount,
             NoWait = NoWait,
@@ -266,41 +266,31 @@ public sealed class ImportCdiImageCommand : ImageSourceCmdlet
             return;
         }
 
-        // Uploads wait on the cluster and the network more than on the CPU: several run at once,
-        // each with its own progress bar under one for all.
+        // One progress bar per upload under one for all.
         var api = new CdiApi(connection!);
-        (ImageUploadResult? Result, Exception? Error)[] outcomes;
+        IReadOnlyList<ImageUploadOutcome> outcomes;
         try
         {
             outcomes = RunWorker(async (channel, token) =>
             {
-                var service = new ImageUploadService(api);
+                var bars = uploads.Select((item, index) => new UploadProgressRecords(
+                    UploadsActivityId + 1 + index, $"{item.Source.Name} -> {item.Request.Namespace}/{item.Request.Name}", channel.Progress, UploadsActivityId)).ToList();
                 var done = 0;
                 channel.Progress(new ProgressRecord(UploadsActivityId, "Import-CdiImage", $"0 of {uploads.Count} uploads done") { PercentComplete = 0 });
-                using var gate = new SemaphoreSlim(ThrottleLimit);
-                var tasks = uploads.Select(async (item, index) =>
-                {
-                    await gate.WaitAsync(token).ConfigureAwait(false);
-                    var bars = new UploadProgressRecords(UploadsActivityId + 1 + index, $"{item.Source.Name} -> {item.Request.Namespace}/{item.Request.Name}", channel.Progress, UploadsActivityId);
-                    try
-                    {
-                        return (Result: await service.UploadAsync(item.Request, bars.Report, channel.WriteVerbose, token).ConfigureAwait(false), Error: (Exception?)null);
-                    }
-                    catch (Exception e) when (e is ClusterException or ImageException or DataVolumeRequestException or IOException or UnauthorizedAccessException)
-                    {
-                        return (Result: (ImageUploadResult?)null, Error: e);
-                    }
-                    finally
-                    {
-                        bars.Complete();
-                        gate.Release();
-                        var finished = Interlocked.Increment(ref done);
-                        channel.Progress(new ProgressRecord(UploadsActivityId, "Import-CdiImage", $"{finished} of {uploads.Count} uploads done") { PercentComplete = finished * 100 / uploads.Count });
-                    }
-                }).ToList();
                 try
                 {
-                    return await Task.WhenAll(tasks).ConfigureAwait(false);
+                    return await new ImageUploadService(api).UploadAllAsync(
+                        [.. uploads.Select(u => u.Request)],
+                        ThrottleLimit,
+                        index => bars[index].Report,
+                        index =>
+                        {
+                            bars[index].Complete();
+                            var finished = Interlocked.Increment(ref done);
+                            channel.Progress(new ProgressRecord(UploadsActivityId, "Import-CdiImage", $"{finished} of {uploads.Count} uploads done") { PercentComplete = finished * 100 / uploads.Count });
+                        },
+                        channel.WriteVerbose,
+                        token).ConfigureAwait(false);
                 }
                 finally
                 {

@@ -219,6 +219,28 @@ public sealed class ImageUploadServiceTests : FakeClusterHarness
     }
 
     [Fact]
+    public async Task The_proxy_is_trusted_through_a_given_CA_file_and_refused_through_another()
+    {
+        var proxy = await SeedAsync();
+        var (qcow2, sha256, _) = Image();
+        var ours = Folder.File("cluster-ca.pem");
+        File.WriteAllText(ours, Server.CertificateAuthorityPem);
+        var other = Folder.File("other-ca.pem");
+        File.WriteAllText(other, DataVolumes.DataVolumeManifestTests.TestPem());
+        var empty = Folder.File("empty.pem");
+        File.WriteAllText(empty, "not a certificate");
+
+        await UploadAsync(Request(qcow2, "trusted") with { UploadProxyCertificateFile = ours });
+        var untrusted = await Assert.ThrowsAsync<ClusterException>(() => UploadAsync(Request(qcow2, "untrusted") with { UploadProxyCertificateFile = other }));
+        var invalid = await Assert.ThrowsAsync<ImageException>(() => UploadAsync(Request(qcow2, "invalid") with { UploadProxyCertificateFile = empty }));
+
+        Assert.Equal(sha256, proxy.SucceededUpload("vms", "trusted")!.Sha256);
+        Assert.Equal("UploadProxyUntrusted", untrusted.ErrorId);
+        Assert.Contains("other-ca.pem", untrusted.Message);
+        Assert.Equal("HttpCaBundleInvalid", invalid.ErrorId);
+    }
+
+    [Fact]
     public async Task The_synchronous_upload_is_used_where_the_proxy_has_no_async()
     {
         var proxy = await SeedAsync(new FakeUploadProxyOptions { OfferAsync = false, ReadyPollInterval = TimeSpan.FromMilliseconds(50) });

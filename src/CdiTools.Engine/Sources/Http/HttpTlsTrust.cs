@@ -31,13 +31,14 @@ public sealed class HttpTlsTrust
         new(bundle is { Count: > 0 } ? bundle : null, bundleName, skipCheck);
 
     /// <summary>Loads the CA bundle, if any, so that a bad file is reported before any request.</summary>
-    internal static HttpTlsTrust Create(HttpSourceOptions options)
-    {
-        if (options.CertificateAuthorityFile is not { } path)
-        {
-            return new HttpTlsTrust(null, null, options.SkipCertificateCheck);
-        }
+    internal static HttpTlsTrust Create(HttpSourceOptions options) =>
+        options.CertificateAuthorityFile is { } path
+            ? FromPemFile(path, options.SkipCertificateCheck)
+            : new HttpTlsTrust(null, null, options.SkipCertificateCheck);
 
+    /// <summary>Trust in the CA certificates of a PEM file alone; a file without one is refused (HttpCaBundleInvalid) before any request.</summary>
+    public static HttpTlsTrust FromPemFile(string path, bool skipCheck)
+    {
         var certificates = new X509Certificate2Collection();
         try
         {
@@ -55,7 +56,7 @@ public sealed class HttpTlsTrust
                 $"The CA bundle '{path}' contains no PEM certificate (no '-----BEGIN CERTIFICATE-----' section).");
         }
 
-        return new HttpTlsTrust(certificates, path, options.SkipCertificateCheck);
+        return new HttpTlsTrust(certificates, path, skipCheck);
     }
 
     /// <summary>The certificates that replace the system's roots; null when the system's roots apply.</summary>
