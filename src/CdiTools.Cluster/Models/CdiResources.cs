@@ -24,4 +24,7 @@ public static class CdiResources
 
     /// <summary>The annotation that marks a cluster's default StorageClass.</summary>
     public const string DefaultStorageClassAnnotation = "storageclass.kubernetes.io/is-default-class";
+
+    /// <summary>The older, beta form of that annotation, which admission still honours.</summary>
+    public const string BetaDefaultStorageClassAnnotation = "storageclass.beta.kubernetes.io/is-default-class";
 }

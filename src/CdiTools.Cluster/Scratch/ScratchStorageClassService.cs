@@ -325,7 +325,15 @@ public sealed class ScratchStorageClassService(CdiApi api)
     }
 
     private static string? DefaultClass(IEnumerable<V1StorageClass> classes) =>
-        classes.FirstOrDefault(c => c.Metadata.Annotations?.TryGetValue(CdiResources.DefaultStorageClassAnnotation, out var value) == true && value == "true")?.Metadata.Name;
+        classes
+            .Where(c => IsMarkedDefault(c, CdiResources.DefaultStorageClassAnnotation) || IsMarkedDefault(c, CdiResources.BetaDefaultStorageClassAnnotation))
+            // Where several are marked, admission takes the newest, as CDI's fallback does.
+            .OrderByDescending(c => c.Metadata.CreationTimestamp)
+            .ThenBy(c => c.Metadata.Name, StringComparer.Ordinal)
+            .FirstOrDefault()?.Metadata.Name;
+
+    private static bool IsMarkedDefault(V1StorageClass storageClass, string annotation) =>
+        storageClass.Metadata.Annotations?.TryGetValue(annotation, out var value) == true && value == "true";
 
     private sealed record ClusterView(
         ScratchConfigOwner Owner,

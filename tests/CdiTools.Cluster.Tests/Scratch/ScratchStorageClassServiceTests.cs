@@ -374,6 +374,29 @@ public sealed class ScratchStorageClassServiceTests : FakeClusterHarness
     }
 
     [Fact]
+    public async Task A_class_marked_default_with_the_beta_annotation_is_the_default()
+    {
+        Server.AddStorageClass("fast");
+        Server.PutObject(new JsonObject
+        {
+            ["apiVersion"] = "storage.k8s.io/v1",
+            ["kind"] = "StorageClass",
+            ["metadata"] = new JsonObject
+            {
+                ["name"] = "legacy",
+                ["annotations"] = new JsonObject { ["storageclass.beta.kubernetes.io/is-default-class"] = "true" },
+            },
+            ["provisioner"] = "example.com/csi",
+        });
+        Server.InstallCdi(version: "v1.60.0");
+
+        var report = await Service().DescribeAsync(null, null, default);
+
+        Assert.Equal("legacy", report.DefaultStorageClass);
+        Assert.Equal("legacy", Assert.Single(report.Resolution, s => s.Applies).Value);
+    }
+
+    [Fact]
     public async Task A_cluster_without_CDI_is_an_error_that_says_so()
     {
         SeedClasses();
