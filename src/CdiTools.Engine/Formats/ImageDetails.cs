@@ -3,8 +3,12 @@ namespace CdiTools.Engine.Formats;
 /// <summary>What a format driver learned from an image's headers, before converting it.</summary>
 public sealed record ImageDetails
 {
-    /// <summary>The format name as qemu-img names it: raw, qcow2.</summary>
+    /// <summary>The format name as qemu-img names it: raw, qcow2, vmdk, vpc, vhdx, vdi.</summary>
     public required string Format { get; init; }
+
+    /// <summary>The variant within the format, where it has several (vmdk: monolithicSparse, streamOptimized;
+    /// vpc, vhdx and vdi: fixed or dynamic).</summary>
+    public string? Subformat { get; init; }
 
     /// <summary>The disk's size; null for a raw stream whose end is not known until it is read.</summary>
     public long? VirtualSize { get; init; }
@@ -32,6 +36,10 @@ public sealed record ImageDetails
     public string? Encryption { get; init; }
 
     public int Snapshots { get; init; }
+
+    /// <summary>Things the conversion does that a reader of the result should know, such as a
+    /// fixed VHD's footer left out of the disk.</summary>
+    public IReadOnlyList<string> Notes { get; init; } = [];
 
     /// <summary>The length of the image file itself, where known.</summary>
     public long? FileLength { get; init; }

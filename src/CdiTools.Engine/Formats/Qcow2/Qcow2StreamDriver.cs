@@ -16,7 +16,7 @@ internal sealed class Qcow2StreamDriver : IImageDriver
     private readonly Stream stream;
     private readonly Qcow2Header header;
     private readonly Qcow2Mapping mapping;
-    private readonly ClusterStore store;
+    private readonly BlockStore store;
     private readonly int clusterSize;
     private readonly bool preferNativeDecoders;
     private readonly long guestClusters;
@@ -77,7 +77,7 @@ internal sealed class Qcow2StreamDriver : IImageDriver
         metadata.Add(0);
         mapping = new Qcow2Mapping(header, fileLength);
         guestClusters = (header.VirtualSize + clusterSize - 1) / clusterSize;
-        store = new ClusterStore(clusterSize, options.MemoryBudget, options.ScratchDirectory);
+        store = new BlockStore(clusterSize, options.MemoryBudget, options.ScratchDirectory, "Qcow2OffsetBeyondEndOfFile");
         refcountBits = 1 << header.RefcountOrder;
         refcountEntriesPerBlock = (long)clusterSize * 8 / refcountBits;
         Details = Qcow2Driver.DescribeDetails(header, fileLength);

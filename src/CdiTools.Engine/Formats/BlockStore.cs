@@ -1,14 +1,14 @@
 using System.Buffers;
 using Microsoft.Win32.SafeHandles;
 
-namespace CdiTools.Engine.Formats.Qcow2;
+namespace CdiTools.Engine.Formats;
 
 /// <summary>
-/// Clusters a forward-only reader has to keep: in memory up to a budget, then in a scratch file
+/// Blocks (clusters, grains) a forward-only format reader has to keep: in memory up to a budget, then in a scratch file
 /// that is deleted when the store is disposed. Spilled bytes are counted, since keeping data is
 /// exactly what streaming conversion exists to avoid.
 /// </summary>
-internal sealed class ClusterStore(int clusterSize, long memoryBudget, string? scratchDirectory) : IDisposable
+internal sealed class BlockStore(int blockSize, long memoryBudget, string? scratchDirectory, string truncatedErrorId) : IDisposable
 {
     private readonly Dictionary<long, Entry> entries = [];
     private SafeFileHandle? scratch;
@@ -35,12 +35,12 @@ internal sealed class ClusterStore(int clusterSize, long memoryBudget, string? s
         }
 
         Entry entry;
-        if (memoryHeld + clusterSize <= memoryBudget)
+        if (memoryHeld + blockSize <= memoryBudget)
         {
-            var buffer = ArrayPool<byte>.Shared.Rent(clusterSize);
+            var buffer = ArrayPool<byte>.Shared.Rent(blockSize);
             data.CopyTo(buffer);
             entry = new Entry(buffer, -1, data.Length, unknown, isData);
-            memoryHeld += clusterSize;
+            memoryHeld += blockSize;
         }
         else
         {
@@ -58,7 +58,7 @@ internal sealed class ClusterStore(int clusterSize, long memoryBudget, string? s
         }
     }
 
-    /// <summary>Copies the whole kept cluster's first <paramref name="destination"/>.Length bytes; false if not kept.</summary>
+    /// <summary>Copies the whole kept block's first <paramref name="destination"/>.Length bytes; false if not kept.</summary>
     public bool TryRead(long key, Span<byte> destination)
     {
         if (!entries.TryGetValue(key, out var entry))
@@ -68,14 +68,14 @@ internal sealed class ClusterStore(int clusterSize, long memoryBudget, string? s
 
         if (entry.Length < destination.Length)
         {
-            throw new ImageException("Qcow2OffsetBeyondEndOfFile", $"The image ends inside the cluster at 0x{key * (long)clusterSize:X}.", key * (long)clusterSize + entry.Length);
+            throw new ImageException(truncatedErrorId, $"The image ends inside the block at 0x{key * (long)blockSize:X}.", key * (long)blockSize + entry.Length);
         }
 
         Read(entry, 0, destination);
         return true;
     }
 
-    /// <summary>Copies what is kept of [offset, offset + destination.Length) of a cluster; returns how many bytes that was.</summary>
+    /// <summary>Copies what is kept of [offset, offset + destination.Length) of a block; returns how many bytes that was.</summary>
     public int TryReadPart(long key, int offset, Span<byte> destination)
     {
         if (!entries.TryGetValue(key, out var entry))
@@ -100,7 +100,7 @@ internal sealed class ClusterStore(int clusterSize, long memoryBudget, string? s
         }
     }
 
-    /// <summary>Drops every cluster kept only because a table still to come might have mapped it.</summary>
+    /// <summary>Drops every block kept only because a table still to come might have mapped it.</summary>
     public void RemoveUnknown()
     {
         foreach (var key in entries.Where(e => e.Value.Unknown).Select(e => e.Key).ToList())
@@ -154,7 +154,7 @@ internal sealed class ClusterStore(int clusterSize, long memoryBudget, string? s
         if (entry.Memory is not null)
         {
             ArrayPool<byte>.Shared.Return(entry.Memory);
-            memoryHeld -= clusterSize;
+            memoryHeld -= blockSize;
         }
         else
         {
@@ -172,7 +172,7 @@ internal sealed class ClusterStore(int clusterSize, long memoryBudget, string? s
         }
 
         var slot = scratchEnd;
-        scratchEnd += clusterSize;
+        scratchEnd += blockSize;
         return slot;
     }
 
