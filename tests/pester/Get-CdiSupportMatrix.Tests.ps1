@@ -203,3 +203,43 @@ Describe 'Get-CdiSupportMatrix -CdiVersion' {
         $completions.CompletionMatches.CompletionText | Should -Not -Contain 'v1.65.0'
     }
 }
+
+Describe 'Get-CdiSupportMatrix -Engine: what Import-CdiImage does on the client' {
+    It 'converts a compressed qcow2 from HTTP in one forward pass, where CDI needs scratch space' {
+        $entry = Get-CdiSupportMatrix -Engine -Format Qcow2Xz -Endpoint Http
+
+        $entry | Should -BeOfType ([CdiTools.CdiEngineSupportEntry])
+        $entry.Format | Should -BeExactly 'qcow2.xz'
+        $entry.ClientSide | Should -BeTrue
+        $entry.Access | Should -BeExactly 'Stream'
+        $entry.ScratchBytes | Should -Be 0
+        $entry.CdiMark | Should -BeExactly 'S*'
+        $entry.ClusterScratchPvc | Should -BeTrue
+        $entry.Command | Should -BeLike 'Import-CdiImage -Uri http://*'
+    }
+
+    It 'lists every CDI row and vmdk, vhd, vhdx and vdi for each endpoint, CDI marks following -CdiVersion' {
+        $documented = Get-CdiSupportMatrix -Engine
+        $release = Get-CdiSupportMatrix -Engine -CdiVersion v1.56.0
+
+        $documented | Should -HaveCount 55
+        ($documented.Format | Select-Object -Unique) -join ',' | Should -BeExactly 'qcow2,qcow2.gz,qcow2.xz,raw,raw.gz,raw.xz,vmdk,vhd,vhdx,vdi,tar'
+        ($release | Where-Object { $_.Format -eq 'qcow2' -and $_.Endpoint -eq 'Http' }).CdiMark | Should -BeExactly 'S**'
+        ($release | Select-Object -First 1).Matrix | Should -BeExactly 'CDI v1.56.0'
+    }
+
+    It 'leaves archives to CDI' {
+        $tar = Get-CdiSupportMatrix -Engine -ContentType Archive
+
+        $tar | Should -HaveCount 5
+        $tar | ForEach-Object { $_.ClientSide | Should -BeFalse; $_.ScratchBytes | Should -BeNullOrEmpty }
+    }
+
+    It 'shows a table with the scratch bytes beside CDI''s mark' {
+        $text = Get-CdiSupportMatrix -Engine -Format Raw -Endpoint Upload | Out-String
+
+        $text | Should -Match 'ScratchBytes'
+        $text | Should -Match 'CdiMark'
+        $text | Should -Match 'raw\s+Upload\s+True\s+Random\s+0\s+S\*'
+    }
+}

@@ -12,10 +12,12 @@ namespace CdiTools.Commands;
 [Cmdlet(VerbsCommon.Get, "CdiSupportMatrix", DefaultParameterSetName = EntriesSet)]
 [OutputType(typeof(CdiSupportEntry), ParameterSetName = [EntriesSet])]
 [OutputType(typeof(CdiSupportGridRow), ParameterSetName = [GridSet])]
+[OutputType(typeof(CdiEngineSupportEntry), ParameterSetName = [EngineSet])]
 public sealed class GetCdiSupportMatrixCommand : PSCmdlet
 {
     private const string EntriesSet = "Entries";
     private const string GridSet = "Grid";
+    private const string EngineSet = "Engine";
 
     // A reference, not the CdiVersion struct: see the remarks on CdiSupportEntry.
     private SupportQuery baseQuery = new();
@@ -32,8 +34,10 @@ public sealed class GetCdiSupportMatrixCommand : PSCmdlet
     [Parameter]
     public CdiEndpoint[]? Endpoint { get; set; }
 
-    /// <summary>Only entries that need scratch space; with <c>:$false</c>, only those that do not.</summary>
+    /// <summary>Only entries that need scratch space; with <c>:$false</c>, only those that do not.
+    /// With -Engine: only entries for which CDI allocates a scratch PVC.</summary>
     [Parameter(ParameterSetName = EntriesSet)]
+    [Parameter(ParameterSetName = EngineSet)]
     public SwitchParameter RequiresScratch { get; set; }
 
     /// <summary>Answer for what this CDI release does rather than for the documentation.</summary>
@@ -45,6 +49,10 @@ public sealed class GetCdiSupportMatrixCommand : PSCmdlet
     /// <summary>One line per content type and format, one column per endpoint.</summary>
     [Parameter(Mandatory = true, ParameterSetName = GridSet)]
     public SwitchParameter AsGrid { get; set; }
+
+    /// <summary>What Import-CdiImage does on the client for each cell, and for vmdk, vhd, vhdx and vdi, beside CDI's mark.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = EngineSet)]
+    public SwitchParameter Engine { get; set; }
 
     /// <inheritdoc />
     protected override void BeginProcessing()
@@ -98,7 +106,11 @@ public sealed class GetCdiSupportMatrixCommand : PSCmdlet
             RequiresScratch = MyInvocation.BoundParameters.ContainsKey(nameof(RequiresScratch)) ? RequiresScratch.IsPresent : null,
         };
 
-        if (AsGrid)
+        if (Engine)
+        {
+            WriteObject(EngineSupportMatrix.Select(query).Select(entry => new CdiEngineSupportEntry(entry)), enumerateCollection: true);
+        }
+        else if (AsGrid)
         {
             WriteObject(SupportMatrix.Cdi.Grid(query).Select(row => new CdiSupportGridRow(row)), enumerateCollection: true);
         }
