@@ -42,6 +42,7 @@ public static class ImageConverter
             Duration = clock.Elapsed,
             Sha256 = output.Sha256,
             TarMember = image.TarMember,
+            Notes = image.Details.Notes,
         };
     }
 }

@@ -35,6 +35,9 @@ public sealed record ImportResult
     /// <summary>The SHA-256 of the raw disk (lower-case hex), when it was asked for.</summary>
     public string? Sha256 { get; init; }
 
+    /// <summary>Things the conversion did that the reader of the result should know (the format driver's notes).</summary>
+    public IReadOnlyList<string> Notes { get; init; } = [];
+
     /// <summary>The tar member taken as the disk and why, when the image came in a tar.</summary>
     public string? TarMember { get; init; }
 }

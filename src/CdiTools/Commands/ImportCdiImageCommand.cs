@@ -183,6 +183,11 @@ public sealed class ImportCdiImageCommand : ImageSourceCmdlet
                     $"{source}: {string.Join(" > ", result.FormatChain)}, {ByteSize.Format(result.VirtualSize)} disk written to {destination} " +
                     $"({ByteSize.Format(result.AllocatedBytes)} allocated) in {result.Duration.TotalSeconds:0.0} s at {ByteSize.FormatRate(result.Throughput)}; " +
                     $"read {ByteSize.Format(result.BytesRead)}, {(result.RandomAccess ? "random access" : "one forward pass")}, scratch {ByteSize.Format(result.ScratchBytes)}.");
+                foreach (var note in result.Notes)
+                {
+                    WriteVerbose($"{source}: {note}");
+                }
+
                 if (PassThru)
                 {
                     WriteObject(new CdiImportResult(result, source.ToString(), destination));

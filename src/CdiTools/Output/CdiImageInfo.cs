@@ -15,8 +15,14 @@ public sealed class CdiImageInfo
 
     public string Source => sizing.Image.Source;
 
-    /// <summary>The format of the innermost layer, as qemu-img names it: raw, qcow2.</summary>
+    /// <summary>The format of the innermost layer, as qemu-img names it: raw, qcow2, vmdk, vpc (VHD), vhdx, vdi.</summary>
     public string Format => sizing.Image.Details.Format;
+
+    /// <summary>The variant within the format: monolithicSparse, streamOptimized, fixed, dynamic, static.</summary>
+    public string? Subformat => sizing.Image.Details.Subformat;
+
+    /// <summary>What the conversion does that the reader of the result should know, such as a fixed VHD's footer left out.</summary>
+    public string[] Notes => [.. sizing.Image.Details.Notes];
 
     /// <summary>The layers from the outside in.</summary>
     public string[] FormatChain => [.. sizing.Image.FormatChain];

@@ -27,6 +27,9 @@ public sealed class CdiImportResult
     /// <summary>The layers from the outside in, such as "xz (liblzma 5.4.1)", "qcow2".</summary>
     public string[] FormatChain => [.. result.FormatChain];
 
+    /// <summary>What the conversion did that the reader should know, such as a fixed VHD's footer left out of the disk.</summary>
+    public string[] Notes => [.. result.Notes];
+
     public long VirtualSize => result.VirtualSize;
 
     /// <summary>Bytes of the image read; less than its size when unallocated space was skipped.</summary>
