@@ -127,17 +127,26 @@ public sealed class ImageUploadService(CdiApi api)
             ?? throw new ClusterException("CdiNotInstalled", ClusterErrorKind.NotFound, $"CDI is not installed on {api.Connection.Server}: there is no cdiconfig/config.");
         var proxy = UploadProxyAddress.Resolve(request.UploadProxyUrl, config);
 
+        // The disk's size; 0 while unknown, which only a given size or an existing volume allows.
         long virtualSize;
-        IReadOnlyList<string> chain = [];
-        if (convert)
+        if (!convert)
         {
-            var info = await ImageInspector.InspectAsync(request.Source, request.OpenOptions, null, cancellationToken).ConfigureAwait(false);
-            virtualSize = info.VirtualSize;
-            chain = info.FormatChain;
+            virtualSize = new FileInfo(request.Source.Path!).Length;
+        }
+        else if (request.Size is null && !request.NoCreate)
+        {
+            virtualSize = (await ImageInspector.InspectAsync(request.Source, request.OpenOptions, null, cancellationToken).ConfigureAwait(false)).VirtualSize;
         }
         else
         {
-            virtualSize = new FileInfo(request.Source.Path!).Length;
+            // The size is given or the volume exists: the headers serve the size check and the
+            // progress total, but a raw disk in gzip or xz is not decoded an extra time to measure it.
+            using var image = await request.Source.OpenAsync(request.OpenOptions, cancellationToken).ConfigureAwait(false);
+            virtualSize = image.Details.VirtualSize ?? 0;
+            if (virtualSize == 0)
+            {
+                verbose($"{request.Source}: the {image.Details.Format} disk does not state its size; its size is known once it is sent, and CDI checks that it fits.");
+            }
         }
 
         var cdi = (await api.ListCdisAsync(cancellationToken).ConfigureAwait(false)).FirstOrDefault();
@@ -150,7 +159,7 @@ public sealed class ImageUploadService(CdiApi api)
             verbose(request.Size is null
                 ? $"Sizing {ns}/{request.Name} at {PvcSize.ExactQuantity(requestedSize)}: the disk is {PvcSize.ExactQuantity(virtualSize)}{(request.VolumeMode == "Block" ? string.Empty : $" plus CDI's filesystem overhead of {Overhead(request.StorageClass, config):0.###}")}."
                 : $"Creating {ns}/{request.Name} at the size given, {PvcSize.ExactQuantity(requestedSize)}.");
-            if (request.Size is { } given && convert && given < RequiredSize(virtualSize, request, config, release))
+            if (request.Size is { } given && convert && virtualSize > 0 && given < RequiredSize(virtualSize, request, config, release))
             {
                 throw new ClusterException(
                     "SizeTooSmallForImage",
@@ -256,7 +265,7 @@ public sealed class ImageUploadService(CdiApi api)
             view = (await WaitAsync(ns, request, DataVolumeHealth.Succeeded, request.Timeout, cancellationToken).ConfigureAwait(false)).View!;
         }
 
-        return new ImageUploadResult(view, transfer, conversion, virtualSize, requestedSize, created, proxy);
+        return new ImageUploadResult(view, transfer, conversion, conversion?.VirtualSize ?? virtualSize, requestedSize, created, proxy);
     }
 
     /// <summary>The size of a PVC that holds the image: for Filesystem volumes CDI's overhead for the class is added, rounded as CDI rounds.</summary>

@@ -300,6 +300,22 @@ public sealed class ImageUploadServiceTests : FakeClusterHarness
     }
 
     [Fact]
+    public async Task With_a_size_given_a_raw_gz_is_not_decoded_an_extra_time_to_measure_it()
+    {
+        var proxy = await SeedAsync();
+        var (_, sha256, size) = Image();
+        var rawGz = Compress("gzip", Folder.File("disk.raw"));
+
+        var result = await UploadAsync(Request(rawGz) with { Size = 64L << 20 });
+
+        Assert.Equal(sha256, proxy.SucceededUpload("vms", "disk")!.Sha256);
+        Assert.Contains(verbose, v => v.Contains("does not state its size"));
+        Assert.DoesNotContain(progress, p => p.Stage == "Converting and uploading" && p.DiskBytes > 0);
+        Assert.Equal(size, result.VirtualSize);
+        Assert.Equal(64L << 20, result.RequestedSize);
+    }
+
+    [Fact]
     public async Task A_broken_image_fails_without_a_retry_and_stores_nothing()
     {
         var proxy = await SeedAsync();
