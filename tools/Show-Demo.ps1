@@ -48,6 +48,10 @@ Show-Step 'Where CDI v1.66.0 would need a scratch PVC for this very image, and w
     "Scratch PVC class: $($scratch[0].ScratchStorageClass)"
 }
 
+Show-Step 'What Import-CdiImage does instead, on the client: the same cells with no scratch bytes' {
+    Get-CdiSupportMatrix -Engine -Format Qcow2Xz -CdiVersion v1.66.0
+}
+
 Show-Step 'The DataVolume to upload it into, sized for a Filesystem PVC, as a manifest (no cluster needed)' {
     New-CdiDataVolume demo-disk -Upload -Size $info.FilesystemPvcQuantity -AsManifest
 }
