@@ -1,4 +1,3 @@
-using System.IO.Compression;
 using CdiTools.Engine.Sinks;
 
 namespace CdiTools.Engine;
@@ -11,8 +10,9 @@ public static class RawExport
 {
     /// <summary>
     /// Writes the raw disk of <paramref name="source"/> to <paramref name="destination"/> (left open).
-    /// With <paramref name="gzip"/> the stream is one gzip member at the fastest level: long zero
-    /// runs shrink to almost nothing, so a sparse disk crosses the network at the size of its data.
+    /// With <paramref name="gzip"/> the stream is gzip (<see cref="GzipBodySink"/>): data at the
+    /// fastest level, zero runs as prepared members, so a sparse disk crosses the network at
+    /// little more than the size of its data.
     /// </summary>
     public static async Task<ImportResult> ToStreamAsync(
         ImageLocation source,
@@ -25,25 +25,26 @@ public static class RawExport
         using var image = await source.OpenAsync(options, cancellationToken).ConfigureAwait(false);
         using var abort = cancellationToken.Register(image.Abort);
         var gate = new ClosableStream(destination);
-        var body = gzip ? new GZipStream(gate, CompressionLevel.Fastest, leaveOpen: true) : (Stream)gate;
         var completed = false;
+        IRawSink sink = gzip ? new GzipBodySink(gate) : new StreamSink(gate, leaveOpen: true);
         try
         {
-            using var sink = new StreamSink(body, leaveOpen: true);
             var result = ImageConverter.Convert(image, sink, computeSha256: false, progress, cancellationToken);
             completed = true;
             return result;
         }
         finally
         {
-            // After a failure the gzip trailer must not reach the receiver, or a part of the disk
-            // would look like a whole one: the gate drops it.
+            // After a failure no part of the disk may look like a whole one: the gzip stream is
+            // left unfinished and the gate drops the rest. (A cut body is an error to the receiver
+            // anyway: a chunked body lacks its last chunk, a measured one falls short.)
             if (!completed)
             {
+                (sink as GzipBodySink)?.Abandon();
                 gate.Close();
             }
 
-            await body.DisposeAsync().ConfigureAwait(false);
+            sink.Dispose();
         }
     }
 }
