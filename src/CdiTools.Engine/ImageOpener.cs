@@ -1,6 +1,8 @@
 using CdiTools.Engine.Formats;
 using CdiTools.Engine.Formats.Qcow2;
 using CdiTools.Engine.Formats.Raw;
+using CdiTools.Engine.Formats.Vdi;
+using CdiTools.Engine.Formats.Vhd;
 using CdiTools.Engine.Layers;
 using CdiTools.Engine.Layers.Gzip;
 using CdiTools.Engine.Layers.Zstd;
@@ -95,9 +97,30 @@ public static class ImageOpener
                         chain.Add("qcow2");
                         input = ReadAhead(input, depth);
                         return new OpenedImage(OpenQcow2(input, head, options), chain, input.Random is not null, inputLength, bytesRead, tarMember);
-                    case LayerKind.Raw:
-                        chain.Add("raw");
+                    case LayerKind.Vhd:
+                        chain.Add("vpc");
                         input = ReadAhead(input, depth);
+                        return new OpenedImage(
+                            input.Random is { } vhdSource ? VhdDynamicDriver.OpenRandom(vhdSource) : VhdDynamicDriver.OpenStream(input.Forward!, input.Length, options),
+                            chain, input.Random is not null, inputLength, bytesRead, tarMember);
+                    case LayerKind.Vdi:
+                        chain.Add("vdi");
+                        input = ReadAhead(input, depth);
+                        return new OpenedImage(
+                            input.Random is { } vdiSource ? VdiDriver.OpenRandom(vdiSource) : VdiDriver.OpenStream(input.Forward!, input.Length, options),
+                            chain, input.Random is not null, inputLength, bytesRead, tarMember);
+                    case LayerKind.Raw:
+                        input = ReadAhead(input, depth);
+
+                        // A fixed VHD's only cookie is its footer at the end: found with random access
+                        // only (see VhdFixedDriver); forward-only it stays raw.
+                        if (input.Random is { } rawSource && VhdFixedDriver.TryOpen(rawSource) is { } fixedVhd)
+                        {
+                            chain.Add("vpc");
+                            return new OpenedImage(fixedVhd, chain, true, inputLength, bytesRead, tarMember);
+                        }
+
+                        chain.Add("raw");
                         return new OpenedImage(new RawDriver(input), chain, input.Random is not null, inputLength, bytesRead, tarMember);
                     default:
                         throw new ImageException(

@@ -83,7 +83,6 @@ public sealed class ImageCorpusTests
     [InlineData("cdi/invalid_qcow_images/invalid-qcow-large-memory.img", "vmdk")]
     [InlineData("cdi/invalid_qcow_images/invalid-qcow-backing-file.img", "vmdk")]
     [InlineData("dfvfs/ext2.vmdk", "vmdk")]
-    [InlineData("dfvfs/ext2.vhd", "vhd")]
     public void Formats_not_converted_yet_are_refused_by_name(string file, string format)
     {
         using var work = new TemporaryDirectory();

@@ -1,0 +1,120 @@
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using CdiTools.Engine.Sources;
+
+namespace CdiTools.Engine.Formats.Vdi;
+
+/// <summary>
+/// A VDI image (VirtualBox; qemu's "vdi"), static or dynamic: a header, a block map of
+/// little-endian block numbers, and 1 MiB data blocks. As in qemu, map entries 0xffffffff (never
+/// written) and 0xfffffffe (discarded) both read as zeros.
+/// </summary>
+internal sealed class VdiDriver : IImageDriver
+{
+    private const string ErrorPrefix = "Vdi";
+
+    // Entries from here up are absent: qemu's VDI_IS_ALLOCATED is "below VDI_DISCARDED".
+    private const uint FirstAbsent = 0xfffffffe;
+
+    private readonly IRandomAccessSource? source;
+    private readonly BlockMapStreamReader? reader;
+    private readonly BlockMap map;
+
+    private VdiDriver(IRandomAccessSource? source, BlockMapStreamReader? reader, VdiHeader header, uint[] entries, long? fileLength)
+    {
+        this.source = source;
+        this.reader = reader;
+        map = new BlockMap(entries, VdiHeader.BlockSize, header.VirtualSize, header.DataOffset, VdiHeader.BlockSize, FirstAbsent, ErrorPrefix);
+        if (fileLength is { } length)
+        {
+            map.CheckInside(length);
+        }
+
+        Details = new ImageDetails
+        {
+            Format = "vdi",
+            Subformat = header.IsStatic ? "static" : "dynamic",
+            VirtualSize = header.VirtualSize,
+            Version = 1,
+            ClusterSize = VdiHeader.BlockSize,
+            FileLength = fileLength,
+        };
+    }
+
+    public ImageDetails Details { get; }
+
+    public long ScratchBytes => reader?.SpilledBytes ?? 0;
+
+    public long KeptBytes => reader?.PeakHeldBytes ?? 0;
+
+    public static VdiDriver OpenRandom(IRandomAccessSource source)
+    {
+        var headerBytes = new byte[VdiHeader.Length];
+        var read = source.ReadAt(0, headerBytes);
+        var header = VdiHeader.Parse(headerBytes.AsSpan(0, read));
+        var entries = new uint[header.BlocksInImage];
+        var mapBytes = MemoryMarshal.AsBytes(entries.AsSpan());
+        if (header.MapOffset + mapBytes.Length > source.Length || source.ReadAt(header.MapOffset, mapBytes) != mapBytes.Length)
+        {
+            throw MapBeyondEnd(header, source.Length);
+        }
+
+        ToHostOrder(entries);
+        return new VdiDriver(source, null, header, entries, source.Length);
+    }
+
+    public static VdiDriver OpenStream(Stream stream, long? length, ImageOpenOptions options)
+    {
+        var reader = new BlockMapStreamReader(stream, ErrorPrefix, options);
+        try
+        {
+            var headerBytes = new byte[VdiHeader.Length];
+            reader.ReadMetadata(0, headerBytes, "the VDI header");
+            var header = VdiHeader.Parse(headerBytes);
+            var entries = new uint[header.BlocksInImage];
+            var mapBytes = MemoryMarshal.AsBytes(entries.AsSpan());
+            if (length is { } known && header.MapOffset + mapBytes.Length > known)
+            {
+                throw MapBeyondEnd(header, known);
+            }
+
+            reader.ReadMetadata(header.MapOffset, mapBytes, "the VDI block map");
+            ToHostOrder(entries);
+            return new VdiDriver(null, reader, header, entries, length);
+        }
+        catch
+        {
+            reader.Dispose();
+            throw;
+        }
+    }
+
+    public void Convert(RawOutput output, CancellationToken cancellationToken)
+    {
+        if (reader is not null)
+        {
+            reader.Convert(map, output, cancellationToken);
+        }
+        else
+        {
+            BlockMapRandomReader.Convert(source!, map, output, cancellationToken);
+        }
+    }
+
+    public void Dispose()
+    {
+        reader?.Dispose();
+        source?.Dispose();
+    }
+
+    private static void ToHostOrder(uint[] entries)
+    {
+        if (!BitConverter.IsLittleEndian)
+        {
+            BinaryPrimitives.ReverseEndianness(entries, entries);
+        }
+    }
+
+    private static ImageException MapBeyondEnd(VdiHeader header, long length) =>
+        new("VdiOffsetBeyondEndOfFile", $"The VDI block map at 0x{header.MapOffset:X} ({header.BlocksInImage:N0} entries) runs past the end of the {length:N0}-byte image.", header.MapOffset);
+}

@@ -1,0 +1,181 @@
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using CdiTools.Engine.Sources;
+
+namespace CdiTools.Engine.Formats.Vhd;
+
+/// <summary>
+/// A dynamic VHD (qemu's "vpc"): a footer copy at 0, a dynamic header, a block allocation table,
+/// and blocks that are each a sector bitmap followed by the data. An absent block reads as zeros.
+/// Like qemu 7.2, a present block is read whole and its sector bitmap is not consulted: qemu
+/// sets every bit when it writes, and a clear bit over non-zero bytes would otherwise make the
+/// result differ from qemu-img's. Differencing VHDs are refused, naming the parent.
+/// </summary>
+internal sealed class VhdDynamicDriver : IImageDriver
+{
+    private const string ErrorPrefix = "Vhd";
+
+    private readonly IRandomAccessSource? source;
+    private readonly BlockMapStreamReader? reader;
+    private readonly VhdFooter footer;
+    private readonly VhdDynamicHeader header;
+    private readonly BlockMap map;
+
+    private VhdDynamicDriver(IRandomAccessSource? source, BlockMapStreamReader? reader, VhdFooter footer, VhdDynamicHeader header, uint[] table, long? fileLength)
+    {
+        this.source = source;
+        this.reader = reader;
+        this.footer = footer;
+        this.header = header;
+        map = new BlockMap(table, header.BlockSize, footer.VirtualSize, header.BitmapSize, 512, uint.MaxValue, ErrorPrefix);
+        if (fileLength is { } length)
+        {
+            CheckBlocksInside(table, length);
+        }
+
+        Details = new ImageDetails
+        {
+            Format = "vpc",
+            Subformat = footer.DiskType == VhdFooter.DifferencingDisk ? "differencing" : "dynamic",
+            VirtualSize = footer.VirtualSize,
+            ClusterSize = header.BlockSize,
+            BackingFile = footer.DiskType == VhdFooter.DifferencingDisk ? header.ParentName : null,
+            FileLength = fileLength,
+            Notes = [$"created by \"{footer.CreatorApplication}\": the disk size comes from the {(footer.SizeFromGeometry ? "CHS geometry" : "current size")}, as qemu-img 7.2 reads it"],
+        };
+    }
+
+    public ImageDetails Details { get; }
+
+    public long ScratchBytes => reader?.SpilledBytes ?? 0;
+
+    public long KeptBytes => reader?.PeakHeldBytes ?? 0;
+
+    public static VhdDynamicDriver OpenRandom(IRandomAccessSource source)
+    {
+        var length = source.Length;
+        var footerBytes = new byte[VhdFooter.Length];
+        ReadAt(source, 0, footerBytes, "the footer copy");
+        var footer = ParseFooter(footerBytes);
+        var headerOffset = HeaderOffset(footer, length);
+        var headerBytes = new byte[VhdDynamicHeader.Length];
+        ReadAt(source, headerOffset, headerBytes, "the dynamic header");
+        var header = VhdDynamicHeader.Parse(headerBytes, headerOffset, footer.VirtualSize);
+        CheckTableInside(header, length);
+        var table = new uint[header.TableEntries];
+        ReadAt(source, header.TableOffset, MemoryMarshal.AsBytes(table.AsSpan()), "the block allocation table");
+        BinaryPrimitives.ReverseEndianness(table, table);
+        return new VhdDynamicDriver(source, null, footer, header, table, length);
+    }
+
+    public static VhdDynamicDriver OpenStream(Stream stream, long? length, ImageOpenOptions options)
+    {
+        var reader = new BlockMapStreamReader(stream, ErrorPrefix, options);
+        try
+        {
+            var footerBytes = new byte[VhdFooter.Length];
+            reader.ReadMetadata(0, footerBytes, "the footer copy");
+            var footer = ParseFooter(footerBytes);
+            var headerOffset = HeaderOffset(footer, length);
+            var headerBytes = new byte[VhdDynamicHeader.Length];
+            reader.ReadMetadata(headerOffset, headerBytes, "the dynamic header");
+            var header = VhdDynamicHeader.Parse(headerBytes, headerOffset, footer.VirtualSize);
+            if (length is { } known)
+            {
+                CheckTableInside(header, known);
+            }
+
+            var table = new uint[header.TableEntries];
+            reader.ReadMetadata(header.TableOffset, MemoryMarshal.AsBytes(table.AsSpan()), "the block allocation table");
+            BinaryPrimitives.ReverseEndianness(table, table);
+            return new VhdDynamicDriver(null, reader, footer, header, table, length);
+        }
+        catch
+        {
+            reader.Dispose();
+            throw;
+        }
+    }
+
+    public void Convert(RawOutput output, CancellationToken cancellationToken)
+    {
+        if (footer.DiskType == VhdFooter.DifferencingDisk)
+        {
+            // qemu converts these silently without the parent's data; that disk is not the one the user has.
+            throw new ImageException(
+                "VhdDifferencingNotSupported",
+                $"The VHD is a differencing disk whose parent is \"{header.ParentName}\"; merge it into its parent first (for example with Hyper-V's Merge-VHD), then convert the result.");
+        }
+
+        if (reader is not null)
+        {
+            reader.Convert(map, output, cancellationToken);
+        }
+        else
+        {
+            BlockMapRandomReader.Convert(source!, map, output, cancellationToken);
+        }
+    }
+
+    public void Dispose()
+    {
+        reader?.Dispose();
+        source?.Dispose();
+    }
+
+    private static VhdFooter ParseFooter(byte[] bytes)
+    {
+        var footer = VhdFooter.Parse(bytes);
+        if (footer.DiskType is not (VhdFooter.DynamicDisk or VhdFooter.DifferencingDisk))
+        {
+            throw new ImageException("VhdUnsupportedDiskType", $"The VHD's footer copy at offset 0 says disk type {footer.DiskType}; only dynamic (3) and differencing (4) disks have one.", 60);
+        }
+
+        return footer;
+    }
+
+    private static long HeaderOffset(VhdFooter footer, long? length)
+    {
+        if (footer.DataOffset > long.MaxValue - VhdDynamicHeader.Length
+            || (length is { } known && (long)footer.DataOffset + VhdDynamicHeader.Length > known))
+        {
+            throw new ImageException("VhdOffsetBeyondEndOfFile", $"The VHD's dynamic header offset 0x{footer.DataOffset:X} lies past the end of the image.", 16);
+        }
+
+        return (long)footer.DataOffset;
+    }
+
+    private static void CheckTableInside(VhdDynamicHeader header, long length)
+    {
+        if (header.TableOffset + (header.TableEntries * 4L) > length)
+        {
+            throw new ImageException("VhdOffsetBeyondEndOfFile", $"The VHD's block allocation table at 0x{header.TableOffset:X} ({header.TableEntries:N0} entries) runs past the end of the {length:N0}-byte image.", header.TableOffset);
+        }
+    }
+
+    // As qemu does when it opens the image: every table entry, not only the ones the disk needs,
+    // must leave room for its bitmap and whole block ("free_data_block_offset points after the end
+    // of file"). qemu would otherwise read zeros past the end of a truncated image.
+    private void CheckBlocksInside(uint[] table, long length)
+    {
+        for (var i = 0; i < table.Length; i++)
+        {
+            if (table[i] != uint.MaxValue && (table[i] * 512L) + header.BitmapSize + header.BlockSize > length)
+            {
+                throw new ImageException(
+                    "VhdOffsetBeyondEndOfFile",
+                    $"Block {i:N0} of the VHD lies at 0x{table[i] * 512L:X}, past the end of the {length:N0}-byte image: it is truncated or damaged.",
+                    table[i] * 512L);
+            }
+        }
+    }
+
+    private static void ReadAt(IRandomAccessSource source, long offset, Span<byte> destination, string what)
+    {
+        var read = source.ReadAt(offset, destination);
+        if (read != destination.Length)
+        {
+            throw new ImageException("VhdOffsetBeyondEndOfFile", $"The image ends inside {what} at 0x{offset:X}: {read} of {destination.Length} bytes.", offset + read);
+        }
+    }
+}

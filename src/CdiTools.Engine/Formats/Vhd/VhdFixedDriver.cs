@@ -1,0 +1,92 @@
+using CdiTools.Engine.Sources;
+
+namespace CdiTools.Engine.Formats.Vhd;
+
+/// <summary>
+/// A fixed VHD: the disk's bytes as they are, then a 512-byte footer at the very end. Its only
+/// cookie is in that footer, so qemu-img and CDI's importer probe it as raw and keep the footer in
+/// the disk. With random access the footer is found, checked and left out; a forward-only reader
+/// cannot know the last 512 bytes are a footer until the end, by which time they are written, so
+/// there the file stays raw.
+/// </summary>
+internal sealed class VhdFixedDriver : IImageDriver
+{
+    private const int ReadSize = 1 << 20;
+
+    private readonly IRandomAccessSource source;
+
+    private VhdFixedDriver(IRandomAccessSource source, VhdFooter footer)
+    {
+        this.source = source;
+        Details = new ImageDetails
+        {
+            Format = "vpc",
+            Subformat = "fixed",
+            VirtualSize = footer.VirtualSize,
+            FileLength = source.Length,
+            Notes = ["fixed VHD: the 512-byte footer is not part of the disk; qemu-img probing this file as raw would keep it (qemu-img -f vpc gives the same disk as this)"],
+        };
+    }
+
+    public ImageDetails Details { get; }
+
+    public long ScratchBytes => 0;
+
+    public long KeptBytes => 0;
+
+    /// <summary>
+    /// A driver when the file ends in a fixed-disk footer that is whole and consistent: the right
+    /// cookie and checksum, disk type 2, and a current size that is exactly the bytes before it.
+    /// Anything less and the file is raw, as qemu and CDI take it.
+    /// </summary>
+    public static VhdFixedDriver? TryOpen(IRandomAccessSource source)
+    {
+        var length = source.Length;
+        if (length <= VhdFooter.Length)
+        {
+            return null;
+        }
+
+        var tail = new byte[VhdFooter.Length];
+        if (source.ReadAt(length - VhdFooter.Length, tail) != tail.Length || !VhdFooter.IsValid(tail))
+        {
+            return null;
+        }
+
+        VhdFooter footer;
+        try
+        {
+            footer = VhdFooter.Parse(tail);
+        }
+        catch (ImageException)
+        {
+            return null;
+        }
+
+        var data = length - VhdFooter.Length;
+        return footer.DiskType == VhdFooter.FixedDisk && footer.CurrentSize == data && footer.VirtualSize <= data
+            ? new VhdFixedDriver(source, footer)
+            : null;
+    }
+
+    public void Convert(RawOutput output, CancellationToken cancellationToken)
+    {
+        var size = Details.VirtualSize!.Value;
+        for (long offset = 0; offset < size;)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var span = output.GetSpan(ReadSize);
+            var count = (int)Math.Min(Math.Min(span.Length, ReadSize), size - offset);
+            var read = source.ReadAt(offset, span[..count]);
+            if (read != count)
+            {
+                throw new ImageException("VhdOffsetBeyondEndOfFile", "The image ended before its announced length.", offset + read);
+            }
+
+            output.Advance(count);
+            offset += count;
+        }
+    }
+
+    public void Dispose() => source.Dispose();
+}
