@@ -57,10 +57,22 @@ internal sealed class VhdDynamicDriver : IImageDriver
         var footerBytes = new byte[VhdFooter.Length];
         ReadAt(source, 0, footerBytes, "the footer copy");
         var footer = ParseFooter(footerBytes);
-        var headerOffset = HeaderOffset(footer, length);
+        var headerOffset = HeaderOffset(footer, null);
         var headerBytes = new byte[VhdDynamicHeader.Length];
-        ReadAt(source, headerOffset, headerBytes, "the dynamic header");
+        var headerRead = headerOffset < length ? source.ReadAt(headerOffset, headerBytes) : 0;
+        if (headerRead == 0)
+        {
+            throw new ImageException("VhdOffsetBeyondEndOfFile", $"The VHD's dynamic header offset 0x{headerOffset:X} lies past the end of the image.", 16);
+        }
+
+        // A header cut off by the end of the file is still parsed (the rest as zeros, as qemu
+        // reads it) so that an absurd table size is reported as such, as qemu reports it.
         var header = VhdDynamicHeader.Parse(headerBytes, headerOffset, footer.VirtualSize);
+        if (headerRead < headerBytes.Length)
+        {
+            throw new ImageException("VhdOffsetBeyondEndOfFile", $"The image ends inside the dynamic header at 0x{headerOffset:X}: {headerRead} of {headerBytes.Length} bytes.", headerOffset + headerRead);
+        }
+
         CheckTableInside(header, length);
         var table = new uint[header.TableEntries];
         ReadAt(source, header.TableOffset, MemoryMarshal.AsBytes(table.AsSpan()), "the block allocation table");
