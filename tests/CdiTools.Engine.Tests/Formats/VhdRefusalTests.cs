@@ -125,6 +125,29 @@ public sealed class VhdRefusalTests : IDisposable
     }
 
     [Fact]
+    public void A_dynamic_header_without_its_cookie_is_refused()
+    {
+        VhdTestImages.Patch(image, HeaderAt, "cxspar5e"u8);
+        VhdTestImages.FixHeaderChecksum(image, HeaderAt);
+
+        AssertRefused("VhdBadHeaderCookie");
+    }
+
+    [Fact]
+    public void A_truncated_image_streamed_with_a_known_length_is_refused_before_any_output()
+    {
+        using (var file = new FileStream(image, FileMode.Open))
+        {
+            file.SetLength(file.Length - (1 << 20));
+        }
+
+        using var stream = File.OpenRead(image);
+        var error = Assert.Throws<ImageException>(() => ImageOpener.Open(CdiTools.Engine.Sources.LayerInput.FromStream(stream, stream.Length), new ImageOpenOptions()));
+
+        Assert.Equal("VhdOffsetBeyondEndOfFile", error.ErrorId);
+    }
+
+    [Fact]
     public void A_footer_copy_claiming_a_fixed_disk_is_refused()
     {
         VhdTestImages.PatchBigEndian32(image, 60, 2);
