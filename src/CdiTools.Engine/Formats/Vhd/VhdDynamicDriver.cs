@@ -7,9 +7,9 @@ namespace CdiTools.Engine.Formats.Vhd;
 /// <summary>
 /// A dynamic VHD (qemu's "vpc"): a footer copy at 0, a dynamic header, a block allocation table,
 /// and blocks that are each a sector bitmap followed by the data. An absent block reads as zeros.
-/// Like qemu 7.2, a present block is read whole and its sector bitmap is not consulted: qemu
-/// sets every bit when it writes, and a clear bit over non-zero bytes would otherwise make the
-/// result differ from qemu-img's. Differencing VHDs are refused, naming the parent.
+/// Like qemu 7.2, a present block is read whole and its sector bitmap is not consulted (qemu sets
+/// every bit when it writes): honouring a clear bit over non-zero bytes would make the disk differ
+/// from qemu-img's. Differencing VHDs are refused, naming the parent.
 /// </summary>
 internal sealed class VhdDynamicDriver : IImageDriver
 {
@@ -76,7 +76,7 @@ internal sealed class VhdDynamicDriver : IImageDriver
         CheckTableInside(header, length);
         var table = new uint[header.TableEntries];
         ReadAt(source, header.TableOffset, MemoryMarshal.AsBytes(table.AsSpan()), "the block allocation table");
-        BinaryPrimitives.ReverseEndianness(table, table);
+        ToHostOrder(table);
         return new VhdDynamicDriver(source, null, footer, header, table, length);
     }
 
@@ -99,7 +99,7 @@ internal sealed class VhdDynamicDriver : IImageDriver
 
             var table = new uint[header.TableEntries];
             reader.ReadMetadata(header.TableOffset, MemoryMarshal.AsBytes(table.AsSpan()), "the block allocation table");
-            BinaryPrimitives.ReverseEndianness(table, table);
+            ToHostOrder(table);
             return new VhdDynamicDriver(null, reader, footer, header, table, length);
         }
         catch
@@ -133,6 +133,15 @@ internal sealed class VhdDynamicDriver : IImageDriver
     {
         reader?.Dispose();
         source?.Dispose();
+    }
+
+    // The table was read straight into the array; its entries are big-endian.
+    private static void ToHostOrder(uint[] table)
+    {
+        if (BitConverter.IsLittleEndian)
+        {
+            BinaryPrimitives.ReverseEndianness(table, table);
+        }
     }
 
     private static VhdFooter ParseFooter(byte[] bytes)
