@@ -38,6 +38,13 @@ public static class ImageOpener
         long? inputLength = input.Length;
         Func<long> bytesRead;
         byte[]? firstHead = null;
+        (byte[], VhdFooter)? fixedVhdFooter = null;
+        if (input.Random is { } hashed && options.ExpectedSha256 is not null)
+        {
+            // Hashing reads the file forward; a fixed VHD is known only by its footer at the end.
+            fixedVhdFooter = VhdFixedDriver.FindFooter(hashed);
+        }
+
         if (input.Random is { } random && options.ExpectedSha256 is null)
         {
             // Look at the magic before counting, so the bytes read come out as the file's length
@@ -118,6 +125,12 @@ public static class ImageOpener
                         {
                             chain.Add("vpc");
                             return new OpenedImage(fixedVhd, chain, true, inputLength, bytesRead, tarMember);
+                        }
+
+                        if (depth == 0 && fixedVhdFooter is { } footer && input.Forward is { } hashedStream)
+                        {
+                            chain.Add("vpc");
+                            return new OpenedImage(VhdFixedDriver.OpenStream(hashedStream, footer, inputLength!.Value), chain, false, inputLength, bytesRead, tarMember);
                         }
 
                         chain.Add("raw");

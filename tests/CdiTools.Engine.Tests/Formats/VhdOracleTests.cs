@@ -116,6 +116,34 @@ public sealed class VhdOracleTests(BlockImageDisk disk) : IClassFixture<BlockIma
     }
 
     [Fact]
+    public void A_fixed_vhd_checked_against_its_file_checksum_gives_the_same_disk_as_random_access()
+    {
+        // The checksum reads the file forward to hash it, but the footer is found first.
+        using var work = new TemporaryDirectory();
+        var image = VhdTestImages.Make(disk.Path, work, "vpc", "fixed.vhd", "subformat=fixed,force_size=on");
+        var options = new ImageOpenOptions { ExpectedSha256 = DiskContent.Sha256(image) };
+
+        var result = Run.Checked(Run.FileToFile, image, work.File("ours.raw"), options);
+
+        Assert.Equal(disk.Sha256, result.Sha256);
+        Assert.Equal(["vpc"], result.FormatChain);
+        Assert.False(result.RandomAccess);
+        Assert.Contains(result.Notes, n => n.Contains("footer", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_fixed_vhd_whose_checksum_is_wrong_is_refused_and_leaves_nothing()
+    {
+        using var work = new TemporaryDirectory();
+        var image = VhdTestImages.Make(disk.Path, work, "vpc", "fixed.vhd", "subformat=fixed,force_size=on");
+        var options = new ImageOpenOptions { ExpectedSha256 = new string('0', 64) };
+
+        Assert.ThrowsAny<ImageException>(() => Run.FileToFile(image, work.File("ours.raw"), options));
+
+        Assert.False(File.Exists(work.File("ours.raw")));
+    }
+
+    [Fact]
     public void A_file_ending_in_a_damaged_fixed_footer_stays_raw()
     {
         using var work = new TemporaryDirectory();

@@ -7,23 +7,28 @@ namespace CdiTools.Engine.Formats.Vhd;
 /// cookie is in that footer, so qemu-img and CDI's importer probe it as raw and keep the footer in
 /// the disk. With random access the footer is found, checked and left out; a forward-only reader
 /// cannot know the last 512 bytes are a footer until the end, by which time they are written, so
-/// there the file stays raw.
+/// there the file stays raw. A file read forward only to hash it on the way (an expected checksum)
+/// has its footer found first, by random access, and is then read forward to the footer.
 /// </summary>
 internal sealed class VhdFixedDriver : IImageDriver
 {
     private const int ReadSize = 1 << 20;
 
-    private readonly IRandomAccessSource source;
+    private readonly IRandomAccessSource? source;
+    private readonly Stream? stream;
+    private readonly byte[] footerBytes;
 
-    private VhdFixedDriver(IRandomAccessSource source, VhdFooter footer)
+    private VhdFixedDriver(IRandomAccessSource? source, Stream? stream, byte[] footerBytes, VhdFooter footer, long fileLength)
     {
         this.source = source;
+        this.stream = stream;
+        this.footerBytes = footerBytes;
         Details = new ImageDetails
         {
             Format = "vpc",
             Subformat = "fixed",
             VirtualSize = footer.VirtualSize,
-            FileLength = source.Length,
+            FileLength = fileLength,
             Notes = ["fixed VHD: the 512-byte footer is not part of the disk; qemu-img probing this file as raw would keep it (qemu-img -f vpc gives the same disk as this)"],
         };
     }
@@ -39,7 +44,16 @@ internal sealed class VhdFixedDriver : IImageDriver
     /// cookie and checksum, disk type 2, and a current size that is exactly the bytes before it.
     /// Anything less and the file is raw, as qemu and CDI take it.
     /// </summary>
-    public static VhdFixedDriver? TryOpen(IRandomAccessSource source)
+    public static VhdFixedDriver? TryOpen(IRandomAccessSource source) =>
+        FindFooter(source) is { } found ? new VhdFixedDriver(source, null, found.Bytes, found.Footer, source.Length) : null;
+
+    /// <summary>The driver for the same file read forward from its start, with the footer <see cref="FindFooter"/> found.</summary>
+    public static VhdFixedDriver OpenStream(Stream stream, (byte[] Bytes, VhdFooter Footer) found, long fileLength) =>
+        new(null, stream, found.Bytes, found.Footer, fileLength);
+
+    /// <summary>The footer when the file ends in a fixed-disk footer that is whole and consistent;
+    /// null when the file is raw.</summary>
+    public static (byte[] Bytes, VhdFooter Footer)? FindFooter(IRandomAccessSource source)
     {
         var length = source.Length;
         if (length <= VhdFooter.Length)
@@ -65,7 +79,7 @@ internal sealed class VhdFixedDriver : IImageDriver
 
         var data = length - VhdFooter.Length;
         return footer.DiskType == VhdFooter.FixedDisk && footer.CurrentSize == data && footer.VirtualSize <= data
-            ? new VhdFixedDriver(source, footer)
+            ? (tail, footer)
             : null;
     }
 
@@ -77,7 +91,7 @@ internal sealed class VhdFixedDriver : IImageDriver
             cancellationToken.ThrowIfCancellationRequested();
             var span = output.GetSpan(ReadSize);
             var count = (int)Math.Min(Math.Min(span.Length, ReadSize), size - offset);
-            var read = source.ReadAt(offset, span[..count]);
+            var read = source is not null ? source.ReadAt(offset, span[..count]) : stream!.ReadAtLeast(span[..count], count, throwOnEndOfStream: false);
             if (read != count)
             {
                 throw new ImageException("VhdOffsetBeyondEndOfFile", "The image ended before its announced length.", offset + read);
@@ -86,7 +100,23 @@ internal sealed class VhdFixedDriver : IImageDriver
             output.Advance(count);
             offset += count;
         }
+
+        if (stream is not null)
+        {
+            // Read to the end so the input's checksum covers it, and make sure the footer seen
+            // at the start is the one that arrives.
+            var footer = new byte[VhdFooter.Length + 1];
+            var read = stream.ReadAtLeast(footer, footer.Length, throwOnEndOfStream: false);
+            if (read != VhdFooter.Length || !footer.AsSpan(0, read).SequenceEqual(footerBytes))
+            {
+                throw new ImageException("VhdFooterChanged", "The fixed VHD's footer read at the end differs from the one found before reading; the file changed while it was read.", size);
+            }
+        }
     }
 
-    public void Dispose() => source.Dispose();
+    public void Dispose()
+    {
+        source?.Dispose();
+        stream?.Dispose();
+    }
 }
