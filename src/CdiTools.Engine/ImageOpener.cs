@@ -3,6 +3,7 @@ using CdiTools.Engine.Formats.Qcow2;
 using CdiTools.Engine.Formats.Raw;
 using CdiTools.Engine.Formats.Vdi;
 using CdiTools.Engine.Formats.Vhd;
+using CdiTools.Engine.Formats.Vmdk;
 using CdiTools.Engine.Layers;
 using CdiTools.Engine.Layers.Gzip;
 using CdiTools.Engine.Layers.Zstd;
@@ -36,6 +37,9 @@ public static class ImageOpener
     public static OpenedImage Open(LayerInput input, ImageOpenOptions options)
     {
         long? inputLength = input.Length;
+
+        // A VMDK descriptor's extents lie beside it: only a local file has a folder to find them in.
+        var sourceDirectory = input.Random is FileSource file ? Path.GetDirectoryName(Path.GetFullPath(file.Path)) : null;
         Func<long> bytesRead;
         byte[]? firstHead = null;
         (byte[], VhdFooter)? fixedVhdFooter = null;
@@ -104,6 +108,13 @@ public static class ImageOpener
                         chain.Add("qcow2");
                         input = ReadAhead(input, depth);
                         return new OpenedImage(OpenQcow2(input, head, options), chain, input.Random is not null, inputLength, bytesRead, tarMember);
+                    case LayerKind.Vmdk:
+                        chain.Add("vmdk");
+                        input = ReadAhead(input, depth);
+                        return new OpenedImage(VmdkDriver.OpenSparse(input, options), chain, input.Random is not null, inputLength, bytesRead, tarMember);
+                    case LayerKind.Raw when VmdkDescriptor.LooksLikeDescriptorFile(head):
+                        chain.Add("vmdk");
+                        return new OpenedImage(VmdkDriver.OpenDescriptorFile(input, depth == 0 ? sourceDirectory : null, options), chain, input.Random is not null, inputLength, bytesRead, tarMember);
                     case LayerKind.Vhd:
                         chain.Add("vpc");
                         input = ReadAhead(input, depth);

@@ -79,20 +79,6 @@ public sealed class ImageCorpusTests
         Assert.Empty(work.Files());
     }
 
-    [Theory]
-    [InlineData("cdi/invalid_qcow_images/invalid-qcow-large-memory.img", "vmdk")]
-    [InlineData("cdi/invalid_qcow_images/invalid-qcow-backing-file.img", "vmdk")]
-    [InlineData("dfvfs/ext2.vmdk", "vmdk")]
-    public void Formats_not_converted_yet_are_refused_by_name(string file, string format)
-    {
-        using var work = new TemporaryDirectory();
-
-        var error = Assert.Throws<ImageException>(() => Run.FileToFile(Corpus(file), work.File("out.raw")));
-
-        Assert.Equal("UnsupportedImageFormat", error.ErrorId);
-        Assert.Contains(format, error.Message);
-    }
-
     [Fact]
     public void The_grub_mbr_converts_like_qemu_img_once_unpacked_from_bzip2()
     {
