@@ -78,11 +78,11 @@ internal sealed class VmdkStreamDriver : IImageDriver
         }
 
         using var inflater = VmdkGrainInflater.Create(options.PreferNativeDecoders);
-        if (header.DirectoryAtEnd || header.DirectoryOffset >= header.GrainOffset)
+        if (header.DirectoryAtEnd || (header.HasMarkers && header.DirectoryOffset >= header.GrainOffset))
         {
             if (!header.HasMarkers)
             {
-                throw new ImageException("VmdkForwardOrderUnsupported", "The grain directory follows the grains and there are no markers to place them; this VMDK needs random access.", 56);
+                throw new ImageException("VmdkForwardOrderUnsupported", "The grain directory is at the end and there are no markers to place the grains before it; this VMDK needs random access.", 56);
             }
 
             ConvertByMarkers(output, inflater, cancellationToken);
@@ -378,19 +378,19 @@ internal sealed class VmdkStreamDriver : IImageDriver
                     case VmdkMarker.GrainTable:
                         CheckMetadataLength(value, header.TableBytes, markerOffset, "grain table");
                         var table = new byte[(int)value * VmdkHeader.Sector];
-                        ReadAt(dataOffset, table, "a grain table");
+                        ReadAt(dataOffset, table, "a grain table", "VmdkStreamTruncated");
                         tablesSeen[dataOffset / VmdkHeader.Sector] = MatchTable(table, unmapped, dataOffset);
                         break;
 
                     case VmdkMarker.GrainDirectory:
                         CheckMetadataLength(value, (long)header.DirectoryEntries * 4, markerOffset, "grain directory");
-                        directory = ReadDirectory(dataOffset, header.DirectoryEntries);
+                        directory = ReadDirectory(dataOffset, header.DirectoryEntries, "VmdkStreamTruncated");
                         directoryOffset = dataOffset;
                         break;
 
                     case VmdkMarker.Footer:
                         var footerBytes = new byte[(int)Math.Max(value, 1) * VmdkHeader.Sector];
-                        ReadAt(dataOffset, footerBytes, "the footer");
+                        ReadAt(dataOffset, footerBytes, "the footer", "VmdkStreamTruncated");
                         CheckFooter(VmdkHeader.Parse(footerBytes.AsSpan(0, VmdkHeader.Length), null, dataOffset), dataOffset, directoryOffset);
                         break;
 
@@ -483,7 +483,7 @@ internal sealed class VmdkStreamDriver : IImageDriver
 
     // The directory can be large (up to 128 MiB); it grows as its bytes arrive, so a header that
     // claims a huge one on a short stream costs no more memory than the stream brings.
-    private uint[] ReadDirectory(long offset, int entries)
+    private uint[] ReadDirectory(long offset, int entries, string errorId = "VmdkOffsetBeyondEndOfFile")
     {
         SkipTo(offset);
         var directory = new List<uint>(Math.Min(entries, 1 << 16));
@@ -493,7 +493,7 @@ internal sealed class VmdkStreamDriver : IImageDriver
             var count = Math.Min(piece.Length / 4, entries - directory.Count);
             if (ReadFull(piece[..(count * 4)]) < count * 4)
             {
-                throw new ImageException("VmdkOffsetBeyondEndOfFile", $"The image ends inside its grain directory at 0x{offset:X}.", position);
+                throw new ImageException(errorId, $"The image ends inside its grain directory at 0x{offset:X}.", position);
             }
 
             for (var i = 0; i < count; i++)
@@ -505,12 +505,12 @@ internal sealed class VmdkStreamDriver : IImageDriver
         return [.. directory];
     }
 
-    private void ReadAt(long offset, Span<byte> destination, string what)
+    private void ReadAt(long offset, Span<byte> destination, string what, string errorId = "VmdkOffsetBeyondEndOfFile")
     {
         SkipTo(offset);
         if (ReadFull(destination) < destination.Length)
         {
-            throw new ImageException("VmdkOffsetBeyondEndOfFile", $"The image ends inside {what} at 0x{offset:X}.", position);
+            throw new ImageException(errorId, $"The image ends inside {what} at 0x{offset:X}.", position);
         }
     }
 
