@@ -221,6 +221,31 @@ public sealed class VmdkRefusalTests
     }
 
     [Fact]
+    public void An_esxi_image_whose_grain_table_disagrees_with_its_markers_is_refused_forward_and_read_like_qemu_at_random()
+    {
+        using var work = new TemporaryDirectory();
+        var image = work.File("esxi.vmdk");
+        ExternalTool.Shell($"bzip2 -dc '{Path.Combine(RepositoryPaths.ImageCorpus, "qemu-iotests-sample_images/iotest-version3.vmdk.bz2")}' > '{image}'");
+
+        // The first grain table (after its marker at sector 180) maps grain 0 to sector 128 and
+        // grain 10 to sector 129; swap them, so the tables and the markers disagree.
+        const long table = 181 * 512;
+        Assert.Equal(128u, ReadU32(image, table));
+        Assert.Equal(129u, ReadU32(image, table + 40));
+        PatchU32(image, table, 129);
+        PatchU32(image, table + 40, 128);
+        ExternalTool.Run("qemu-img", "convert", "-O", "raw", image, work.File("qemu.raw"));
+
+        var forward = Assert.Throws<ImageException>(() => VmdkRun.WithoutHash(image, work.File("forward.raw"), forward: true));
+        VmdkRun.WithoutHash(image, work.File("random.raw"), forward: false);
+
+        Assert.Equal("VmdkGrainTableMismatch", forward.ErrorId);
+        Assert.Equal(table, forward.Offset);
+        Assert.DoesNotContain("forward.raw", work.Files());
+        VmdkRun.AssertSameContent(work.File("qemu.raw"), work.File("random.raw"));
+    }
+
+    [Fact]
     public void Grains_stored_out_of_disk_order_are_kept_when_read_forward_and_still_convert()
     {
         using var work = new TemporaryDirectory();

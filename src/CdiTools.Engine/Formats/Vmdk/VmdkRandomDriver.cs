@@ -171,7 +171,7 @@ internal sealed class VmdkRandomDriver : IImageDriver
         var last = batch.Max(g => g.Host);
         var contiguous = batch.All(g => g.Host >= first) && last - first <= (long)batch.Count * (maxCompressed + VmdkHeader.Sector);
         var readLength = contiguous
-            ? (int)Math.Min(last - first + VmdkMarker.GrainHeaderLength + maxCompressed, length - first)
+            ? (int)Math.Clamp(length - first, 0, last - first + VmdkMarker.GrainHeaderLength + maxCompressed)
             : batch.Count * (VmdkMarker.GrainHeaderLength + maxCompressed);
         var input = ArrayPool<byte>.Shared.Rent(Math.Max(readLength, 1));
         try
