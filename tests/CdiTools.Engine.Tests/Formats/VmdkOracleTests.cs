@@ -135,6 +135,26 @@ public sealed class VmdkOracleTests(VmdkDisk disk) : IClassFixture<VmdkDisk>
     }
 
     [Fact]
+    public void Zeroed_grains_written_by_qemu_io_read_as_zeros_at_random_and_forward()
+    {
+        using var work = new TemporaryDirectory();
+        var image = work.File("zeroed.vmdk");
+        ExternalTool.Run("qemu-img", "create", "-q", "-f", "vmdk", "-o", "zeroed_grain=on", image, "8M");
+        ExternalTool.Run("qemu-io", "-f", "vmdk", "-c", "write -P 0x61 0 2M", "-c", "write -z 256k 512k", "-c", "write -P 0x62 7M 64k", image);
+        var qemu = Qemu.ConvertToRaw(image, work.Path);
+
+        var random = Run.Checked(Run.FileToFile, image, work.File("random.raw"));
+        var forward = Run.Checked(Run.StreamToFile, image, work.File("forward.raw"));
+        using var opened = ImageOpener.OpenFile(image);
+
+        Assert.Contains("zeroed grains", opened.Details.Features);
+        Assert.Equal(qemu.Sha256, random.Sha256);
+        Assert.Equal(qemu.Sha256, forward.Sha256);
+        Assert.Equal(0, forward.ScratchBytes);
+        Assert.True(ExternalTool.AllocatedBytes(work.File("random.raw")) <= (2L << 20) - (512 << 10) + (64 << 10));
+    }
+
+    [Fact]
     public void A_descriptor_joining_flat_and_sparse_extents_reads_like_qemu_img()
     {
         using var work = new TemporaryDirectory();
