@@ -59,7 +59,7 @@ internal sealed class VmdkSparseExtent : VmdkExtent
 
         if (header.DirectoryAtEnd)
         {
-            header = ReadFooter(source, header);
+            header = ReadFooter(source);
         }
 
         // Checked to lie inside the file before anything this size is allocated.
@@ -86,7 +86,7 @@ internal sealed class VmdkSparseExtent : VmdkExtent
     // A stream-optimized extent written in one pass keeps the directory's offset in a footer: a
     // footer marker, a copy of the header, and an end-of-stream marker, in the last three sectors
     // (qemu's vmdk_open_vmdk4 takes the footer's header in place of the first one).
-    private static VmdkHeader ReadFooter(IRandomAccessSource source, VmdkHeader header)
+    private static VmdkHeader ReadFooter(IRandomAccessSource source)
     {
         var footerOffset = source.Length - (3 * VmdkHeader.Sector);
         var footer = new byte[3 * VmdkHeader.Sector];
@@ -105,7 +105,7 @@ internal sealed class VmdkSparseExtent : VmdkExtent
         }
 
         var parsed = VmdkHeader.Parse(footer.AsSpan(VmdkHeader.Sector, VmdkHeader.Length), source.Length, footerOffset + VmdkHeader.Sector);
-        return header.WithFooter(parsed, footerOffset + VmdkHeader.Sector);
+        return VmdkHeader.FromFooter(parsed, footerOffset + VmdkHeader.Sector);
     }
 }
 

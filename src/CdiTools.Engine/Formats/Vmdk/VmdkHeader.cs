@@ -54,7 +54,7 @@ internal sealed class VmdkHeader
     public long RedundantDirectoryOffset { get; private init; }
 
     /// <summary>The grain directory's byte offset; for a stream-optimized extent with the
-    /// directory at the end, the one its footer gives once <see cref="WithFooter"/> has read it.</summary>
+    /// directory at the end, -1 until its footer is read (<see cref="FromFooter"/>).</summary>
     public long DirectoryOffset { get; private init; }
 
     public bool DirectoryAtEnd { get; private init; }
@@ -186,8 +186,8 @@ internal sealed class VmdkHeader
         return header;
     }
 
-    /// <summary>The header with the footer's fields, for a stream-optimized extent whose header says the directory is at the end.</summary>
-    public VmdkHeader WithFooter(VmdkHeader footer, long footerOffset)
+    /// <summary>The footer's header, which qemu takes in place of the first one when that says the directory is at the end.</summary>
+    public static VmdkHeader FromFooter(VmdkHeader footer, long footerOffset)
     {
         if (footer.DirectoryAtEnd || footer.IsDescriptorOnly)
         {
