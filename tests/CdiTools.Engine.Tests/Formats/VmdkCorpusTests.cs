@@ -47,6 +47,23 @@ public sealed class VmdkCorpusTests
     }
 
     [Fact]
+    public void The_esxi_stream_optimized_image_streams_from_behind_gzip_in_the_order_its_markers_give()
+    {
+        using var work = new TemporaryDirectory();
+        var image = Unpacked(work, "qemu-iotests-sample_images/iotest-version3.vmdk.bz2");
+        ExternalTool.Shell($"gzip -c '{image}' > '{image}.gz'");
+
+        var random = VmdkRun.WithoutHash(image, work.File("random.raw"), forward: false);
+        var wrapped = VmdkRun.WithoutHash(image + ".gz", work.File("wrapped.raw"), forward: false);
+
+        Assert.False(wrapped.RandomAccess);
+        Assert.Equal(["gzip", "vmdk"], wrapped.FormatChain.Select(f => f.Split(' ')[0]));
+        Assert.Equal(random.VirtualSize, wrapped.VirtualSize);
+        Assert.Equal(0, wrapped.ScratchBytes);
+        VmdkRun.AssertSameContent(work.File("random.raw"), work.File("wrapped.raw"));
+    }
+
+    [Fact]
     public void The_dfvfs_monolithic_sparse_image_converts_to_qemus_hash_at_random_and_forward()
     {
         using var work = new TemporaryDirectory();
