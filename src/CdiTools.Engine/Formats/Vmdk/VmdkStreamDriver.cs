@@ -28,6 +28,7 @@ internal sealed class VmdkStreamDriver : IImageDriver
     private readonly long grains;
     private readonly byte[] skipBuffer = new byte[SkipBufferSize];
     private BlockStore? kept;
+    private long tablesSpilled;
     private long position;
 
     public VmdkStreamDriver(Stream stream, long? fileLength, ImageOpenOptions options)
@@ -65,7 +66,7 @@ internal sealed class VmdkStreamDriver : IImageDriver
 
     public ImageDetails Details { get; }
 
-    public long ScratchBytes => kept?.SpilledBytes ?? 0;
+    public long ScratchBytes => tablesSpilled + (kept?.SpilledBytes ?? 0);
 
     public long KeptBytes => kept?.PeakHeldBytes ?? 0;
 
@@ -230,6 +231,8 @@ internal sealed class VmdkStreamDriver : IImageDriver
         }
         finally
         {
+            // Grain tables spill too when all of them exceed the memory budget (disks over a TiB).
+            tablesSpilled = tables.SpilledBytes;
             ArrayPool<byte>.Shared.Return(compressed);
         }
     }
