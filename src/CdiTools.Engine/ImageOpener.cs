@@ -144,12 +144,19 @@ public static class ImageOpener
                             return new OpenedImage(VhdFixedDriver.OpenStream(hashedStream, footer, inputLength!.Value), chain, false, inputLength, bytesRead, tarMember);
                         }
 
+                        if (input.Random is { } tailSource && tailSource.Length >= 1024)
+                        {
+                            var tail = new byte[512];
+                            if (tailSource.ReadAt(tailSource.Length - 512, tail) == 512 && LayerDetector.DetectTrailer(tail) is not LayerKind.Raw and var trailerKind)
+                            {
+                                throw Unsupported(trailerKind);
+                            }
+                        }
+
                         chain.Add("raw");
                         return new OpenedImage(new RawDriver(input), chain, input.Random is not null, inputLength, bytesRead, tarMember);
                     default:
-                        throw new ImageException(
-                            "UnsupportedImageFormat",
-                            $"The image is {kind.ToString().ToLowerInvariant()}, which this version of CdiTools does not convert yet; convert it to qcow2 or raw with qemu-img first.");
+                        throw Unsupported(kind);
                 }
             }
         }
@@ -159,6 +166,10 @@ public static class ImageOpener
             throw;
         }
     }
+
+    private static ImageException Unsupported(LayerKind kind) => new(
+        "UnsupportedImageFormat",
+        $"The image is {kind.ToString().ToLowerInvariant()}, a format CDI does not import (it takes raw, qcow2, vmdk, vdi, vhd and vhdx); convert it with 'qemu-img convert -O qcow2' first.");
 
     // Behind one or more wrappers the format layer is a forward stream that decoders fill: they
     // get a thread of their own, so the driver's work overlaps theirs.

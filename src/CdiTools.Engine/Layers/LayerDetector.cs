@@ -56,6 +56,44 @@ public static class LayerDetector
             return LayerKind.Tar;
         }
 
+        return DetectRefused(head);
+    }
+
+    /// <summary>
+    /// A format told by the last 512 bytes of a file: an Apple disk image (DMG) ends in its "koly"
+    /// trailer. Only a random-access source shows its end before the data; anything else is raw.
+    /// </summary>
+    public static LayerKind DetectTrailer(ReadOnlySpan<byte> last512) =>
+        last512.Length == 512 && last512.StartsWith("koly"u8) ? LayerKind.Dmg : LayerKind.Raw;
+
+    // The magics qemu's probes use (block/bochs.c, parallels.c, cloop.c, qed.c, crypto/luks).
+    private static LayerKind DetectRefused(ReadOnlySpan<byte> head)
+    {
+        if (head.StartsWith("Bochs Virtual HD Image\0"u8))
+        {
+            return LayerKind.Bochs;
+        }
+
+        if (head.StartsWith("WithoutFreeSpace"u8) || head.StartsWith("WithouFreSpacExt"u8))
+        {
+            return LayerKind.Parallels;
+        }
+
+        if (head.StartsWith("#!/bin/sh\n#V2.0 Format\n"u8))
+        {
+            return LayerKind.Cloop;
+        }
+
+        if (head.StartsWith("QED\0"u8))
+        {
+            return LayerKind.Qed;
+        }
+
+        if (head.StartsWith((ReadOnlySpan<byte>)[(byte)'L', (byte)'U', (byte)'K', (byte)'S', 0xBA, 0xBE]))
+        {
+            return LayerKind.Luks;
+        }
+
         return LayerKind.Raw;
     }
 

@@ -13,4 +13,13 @@ public enum LayerKind
     Vdi,
     Vhd,
     Vhdx,
+
+    // Formats qemu-img reads that CDI does not import: recognised only to refuse them, since
+    // taking them as raw would make a disk of their container bytes.
+    Bochs,
+    Parallels,
+    Cloop,
+    Qed,
+    Luks,
+    Dmg,
 }

@@ -79,6 +79,25 @@ public sealed class ImageCorpusTests
         Assert.Empty(work.Files());
     }
 
+    [Theory]
+    [InlineData("empty.bochs", "bochs")]
+    [InlineData("parallels-v1", "parallels")]
+    [InlineData("parallels-v2", "parallels")]
+    [InlineData("simple-pattern.cloop", "cloop")]
+    [InlineData("simple-dmg.dmg", "dmg")]
+    public void Formats_qemu_reads_but_cdi_does_not_import_are_refused_by_name_not_taken_as_raw(string file, string format)
+    {
+        using var work = new TemporaryDirectory();
+        var image = work.File(file);
+        ExternalTool.Shell($"bzip2 -dc '{Corpus($"qemu-iotests-sample_images/{file}.bz2")}' > '{image}'");
+
+        var error = Assert.Throws<ImageException>(() => Run.FileToFile(image, work.File("out.raw")));
+
+        Assert.Equal("UnsupportedImageFormat", error.ErrorId);
+        Assert.Contains($"is {format},", error.Message);
+        Assert.Equal([file], work.Files());
+    }
+
     [Fact]
     public void The_grub_mbr_converts_like_qemu_img_once_unpacked_from_bzip2()
     {

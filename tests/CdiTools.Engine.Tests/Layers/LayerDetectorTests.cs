@@ -32,6 +32,30 @@ public sealed class LayerDetectorTests
         Assert.Equal(kind, LayerDetector.Detect(Head((offset, magic))));
     }
 
+    [Theory]
+    [InlineData("Bochs Virtual HD Image\0", LayerKind.Bochs)]
+    [InlineData("WithoutFreeSpace", LayerKind.Parallels)]
+    [InlineData("WithouFreSpacExt", LayerKind.Parallels)]
+    [InlineData("#!/bin/sh\n#V2.0 Format\nmodprobe cloop", LayerKind.Cloop)]
+    [InlineData("QED\0", LayerKind.Qed)]
+    [InlineData("LUKS\u00BA\u00BE", LayerKind.Luks)]
+    public void Recognises_formats_cdi_does_not_import_so_they_are_refused_rather_than_taken_as_raw(string magic, LayerKind kind)
+    {
+        Assert.Equal(kind, LayerDetector.Detect(Head((0, System.Text.Encoding.Latin1.GetBytes(magic)))));
+        Assert.Equal(LayerKind.Raw, LayerDetector.Detect(Head((1, System.Text.Encoding.Latin1.GetBytes(magic)))));
+    }
+
+    [Fact]
+    public void A_dmg_is_told_by_its_trailer_and_nothing_else_is()
+    {
+        var trailer = new byte[512];
+        "koly"u8.CopyTo(trailer);
+
+        Assert.Equal(LayerKind.Dmg, LayerDetector.DetectTrailer(trailer));
+        Assert.Equal(LayerKind.Raw, LayerDetector.DetectTrailer(new byte[512]));
+        Assert.Equal(LayerKind.Raw, LayerDetector.DetectTrailer(trailer.AsSpan(0, 100)));
+    }
+
     [Fact]
     public void Anything_else_is_raw_including_an_mbr_and_a_short_or_empty_head()
     {
