@@ -56,6 +56,10 @@ public sealed class OpenedImage : IDisposable
 
     private Action? abortInput;
 
+    /// <summary>The same image seen through wrappers peeled before the engine's own (a container image's layer), outermost first.</summary>
+    internal OpenedImage WithOuterLayers(IEnumerable<string> outer, string? tarMember) =>
+        new(Driver, [.. outer, .. FormatChain], RandomAccess, InputLength, inputBytesRead, tarMember ?? TarMember) { abortInput = abortInput };
+
     internal OpenedImage WithAbort(Action abort)
     {
         abortInput = abort;

@@ -5,9 +5,10 @@ namespace CdiTools.Engine.Sources.Http;
 /// <summary>
 /// The body of one GET as a forward-only stream. A body that ends early, by a closed connection or
 /// fewer bytes than Content-Length, is a refusal (HttpTruncated), never a silent end of file.
-/// Disposing the stream disposes the transport: it is the last user of the connection.
+/// Disposing the stream disposes the transport when it owns it: for a single download it is the
+/// last user of the connection; a registry reads many blobs over one.
 /// </summary>
-internal sealed class HttpForwardStream(HttpTransport transport, HttpResponseBody body, long? length, Uri uri) : ForwardReadStream
+internal sealed class HttpForwardStream(HttpTransport transport, HttpResponseBody body, long? length, Uri uri, bool ownsTransport = true) : ForwardReadStream
 {
     private long received;
     private bool ended;
@@ -63,7 +64,10 @@ internal sealed class HttpForwardStream(HttpTransport transport, HttpResponseBod
         {
             disposed = true;
             body.Dispose();
-            transport.Dispose();
+            if (ownsTransport)
+            {
+                transport.Dispose();
+            }
         }
 
         base.Dispose(disposing);

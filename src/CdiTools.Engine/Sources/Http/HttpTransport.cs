@@ -24,7 +24,7 @@ internal sealed class HttpTransport : IDisposable
     private readonly HttpClient client;
     private readonly HttpTlsTrust trust;
     private readonly HttpSourceOptions options;
-    private readonly string? basicAuthorization;
+    private string? basicAuthorization;
     private long bytesReceived;
     private int requestCount;
     private int disposed;
@@ -70,6 +70,12 @@ internal sealed class HttpTransport : IDisposable
 
     public bool HasCredential => basicAuthorization is not null;
 
+    /// <summary>
+    /// Replaces the Authorization value sent to <see cref="Origin"/> (a registry's bearer token, once
+    /// negotiated); like basic auth it never goes to another origin. Null sends none.
+    /// </summary>
+    public void SetAuthorization(string? value) => basicAuthorization = value;
+
     public long BytesReceived => Interlocked.Read(ref bytesReceived);
 
     public int RequestCount => Volatile.Read(ref requestCount);
@@ -89,12 +95,19 @@ internal sealed class HttpTransport : IDisposable
     /// or, when repeating may help, <see cref="TransientHttpException"/>. Completes synchronously
     /// when <paramref name="sync"/> is set.
     /// </summary>
-    public async ValueTask<HttpResponseMessage> SendAsync(HttpMethod method, Uri uri, (long From, long To)? range, bool sync, CancellationToken cancellationToken)
+    /// <param name="accept">An Accept header for this request (a registry's manifest media types).</param>
+    public async ValueTask<HttpResponseMessage> SendAsync(HttpMethod method, Uri uri, (long From, long To)? range, bool sync, CancellationToken cancellationToken, string? accept = null)
     {
         var current = uri;
         for (var hop = 0; ; hop++)
         {
-            var response = await SendOnceAsync(Build(method, current, range), sync, cancellationToken).ConfigureAwait(false);
+            var request = Build(method, current, range);
+            if (accept is not null)
+            {
+                request.Headers.TryAddWithoutValidation("Accept", accept);
+            }
+
+            var response = await SendOnceAsync(request, sync, cancellationToken).ConfigureAwait(false);
             if (response.StatusCode is not (HttpStatusCode.MovedPermanently or HttpStatusCode.Found or HttpStatusCode.SeeOther
                 or HttpStatusCode.TemporaryRedirect or HttpStatusCode.PermanentRedirect))
             {
