@@ -86,15 +86,16 @@ public sealed class TestRegistry : IDisposable
             string? certificates = null;
             if (options.Authority is { } authority)
             {
+                // The client's folder holds the CA alone: skopeo takes any *.key there for a client certificate.
                 certificates = folder.File("certs");
                 Directory.CreateDirectory(certificates);
-                using var server = authority.IssueServerCertificate();
-                File.WriteAllText(Path.Combine(certificates, "server.crt"), server.ExportCertificatePem());
-                File.WriteAllText(Path.Combine(certificates, "server.key"), server.GetECDsaPrivateKey()!.ExportPkcs8PrivateKeyPem());
                 authority.WritePem(Path.Combine(certificates, "ca.crt"));
+                using var server = authority.IssueServerCertificate();
+                File.WriteAllText(folder.File("server.crt"), server.ExportCertificatePem());
+                File.WriteAllText(folder.File("server.key"), server.GetECDsaPrivateKey()!.ExportPkcs8PrivateKeyPem());
                 config.Add("  tls:");
-                config.Add($"    certificate: {Path.Combine(certificates, "server.crt")}");
-                config.Add($"    key: {Path.Combine(certificates, "server.key")}");
+                config.Add($"    certificate: {folder.File("server.crt")}");
+                config.Add($"    key: {folder.File("server.key")}");
             }
 
             if (options.UserName is not null)
