@@ -37,7 +37,8 @@ $ModuleManifest = Join-Path $ModuleDir 'CdiTools.psd1'
 $ToolPackages = Join-Path $Root 'tools/PowerShellPackages.csproj'
 
 # Commands the tests call, with the Debian package that provides each: qemu-img is the oracle
-# for conversions, the others make wrapped fixtures.
+# for conversions, the others make wrapped fixtures; docker-registry is the real registry the
+# container-disk tests pull from, skopeo pushes to it, htpasswd writes its bcrypt users.
 $TestCommands = [ordered]@{
     'qemu-img' = 'qemu-utils'
     'qemu-io'  = 'qemu-utils'
@@ -46,6 +47,9 @@ $TestCommands = [ordered]@{
     'gzip'     = 'gzip'
     'bzip2'    = 'bzip2'
     'tar'      = 'tar'
+    'skopeo'   = 'skopeo'
+    'docker-registry' = 'docker-registry'
+    'htpasswd' = 'apache2-utils'
 }
 
 function Invoke-Native {

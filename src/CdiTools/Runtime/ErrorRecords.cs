@@ -34,7 +34,10 @@ internal static class ErrorRecords
 
     private static ErrorCategory Category(ImageException exception) => exception.ErrorId switch
     {
-        "ChecksumMismatch" => ErrorCategory.InvalidResult,
+        "ChecksumMismatch" or "RegistryDigestMismatch" => ErrorCategory.InvalidResult,
+        "RegistryNotFound" or "RegistryPlatformNotFound" => ErrorCategory.ObjectNotFound,
+        "RegistryUnauthorized" => ErrorCategory.PermissionDenied,
+        "RegistryInvalidReference" or "RegistryInvalidPlatform" => ErrorCategory.InvalidArgument,
         "HttpNotFound" => ErrorCategory.ObjectNotFound,
         "HttpUnauthorized" => ErrorCategory.PermissionDenied,
         "HttpTimeout" => ErrorCategory.OperationTimeout,

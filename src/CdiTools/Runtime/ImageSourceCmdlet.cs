@@ -3,12 +3,14 @@ using System.Management.Automation;
 using System.Net;
 using CdiTools.Engine;
 using CdiTools.Engine.Sources.Http;
+using CdiTools.Engine.Sources.Registry;
 
 namespace CdiTools.Runtime;
 
 /// <summary>
 /// What every cmdlet that reads images takes: -Path (wildcards), -LiteralPath (bound from
-/// Get-ChildItem by PSPath or FullName) or -Uri, and how to reach an HTTP(S) image.
+/// Get-ChildItem by PSPath or FullName) or -Uri (http, https, or a container disk: docker://,
+/// oci-archive:), and how to reach the image.
 /// </summary>
 public abstract class ImageSourceCmdlet : WorkerCmdlet
 {
@@ -27,13 +29,23 @@ public abstract class ImageSourceCmdlet : WorkerCmdlet
     [ValidateNotNullOrEmpty]
     public string[]? LiteralPath { get; set; }
 
-    /// <summary>An http:// or https:// URL of the image.</summary>
+    /// <summary>An http:// or https:// URL of the image, or a container disk: docker://registry/repo:tag (or @sha256:...), oci-archive:file.tar.</summary>
     [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = UriSet)]
     [Alias("Url")]
     [ValidateNotNull]
+    [ImageUriTransformation]
     public Uri? Uri { get; set; }
 
-    /// <summary>HTTP basic-auth credentials for -Uri.</summary>
+    /// <summary>The platform to take from a multi-arch container image (linux/arm64, linux/arm/v7); this machine's when omitted.</summary>
+    [Parameter(ParameterSetName = UriSet)]
+    [ValidateNotNullOrEmpty]
+    public string? Platform { get; set; }
+
+    /// <summary>Lets a docker:// registry be reached over plain HTTP when HTTPS fails to connect (a registry on this machine may without it).</summary>
+    [Parameter(ParameterSetName = UriSet)]
+    public SwitchParameter AllowInsecureRegistry { get; set; }
+
+    /// <summary>Credentials for -Uri: HTTP basic auth, or a registry's (basic auth, or for its token service).</summary>
     [Parameter(ParameterSetName = UriSet)]
     [Credential]
     public PSCredential? Credential { get; set; }
@@ -57,10 +69,25 @@ public abstract class ImageSourceCmdlet : WorkerCmdlet
     {
         if (ParameterSetName == UriSet)
         {
-            if (Uri!.Scheme is not ("http" or "https"))
+            if (ContainerImageReference.IsContainerImage(Uri!.OriginalString))
             {
-                WriteError(new ErrorRecord(new ArgumentException($"'{Uri}' is not an http:// or https:// URL."), "UnsupportedUriScheme", ErrorCategory.InvalidArgument, Uri));
+                if (ContainerLocation(Uri.OriginalString) is { } container)
+                {
+                    yield return container;
+                }
+
                 yield break;
+            }
+
+            if (Uri.Scheme is not ("http" or "https"))
+            {
+                WriteError(new ErrorRecord(new ArgumentException($"'{Uri}' is not an http://, https://, docker:// or oci-archive: URL."), "UnsupportedUriScheme", ErrorCategory.InvalidArgument, Uri));
+                yield break;
+            }
+
+            if (Platform is not null || AllowInsecureRegistry)
+            {
+                WriteWarning("-Platform and -AllowInsecureRegistry apply to docker:// and oci-archive: images only; ignored for this URL.");
             }
 
             if (SkipCertificateCheck)
@@ -108,6 +135,35 @@ public abstract class ImageSourceCmdlet : WorkerCmdlet
                 yield return ImageLocation.File(file);
             }
         }
+    }
+
+    private ImageLocation? ContainerLocation(string text)
+    {
+        ContainerImageReference reference;
+        try
+        {
+            reference = ContainerImageReference.Parse(text);
+            if (Platform is not null)
+            {
+                ImagePlatform.Parse(Platform);
+            }
+        }
+        catch (ImageException e)
+        {
+            WriteError(new ErrorRecord(new ArgumentException(e.Message, e), e.ErrorId, ErrorCategory.InvalidArgument, text));
+            return null;
+        }
+
+        if (reference.Transport == ContainerImageTransport.OciArchive)
+        {
+            reference = reference.WithArchivePath(GetUnresolvedProviderPathFromPSPath(reference.ArchivePath!));
+        }
+        else if (SkipCertificateCheck)
+        {
+            WriteWarning($"The certificate of {reference.Registry} is not verified (-SkipCertificateCheck): anyone on the way can read or change the image, unless it is pinned by digest (@sha256:...).");
+        }
+
+        return ImageLocation.Container(reference, new RegistryOptions { Http = HttpOptions(), Platform = Platform, AllowInsecureRegistry = AllowInsecureRegistry });
     }
 
     private HttpSourceOptions HttpOptions()
