@@ -26,6 +26,9 @@ public sealed record TestRegistryOptions
     public string? TokenIssuer { get; init; }
 
     public string? TokenRootCertificateFile { get; init; }
+
+    /// <summary>user:password that skopeo pushes with, when not <see cref="UserName"/>'s (a token service's user).</summary>
+    public string? PushCredentials { get; init; }
 }
 
 /// <summary>
@@ -144,9 +147,9 @@ public sealed class TestRegistry : IDisposable
         var arguments = new List<string> { "--insecure-policy", "copy", "--all", "--quiet" };
         arguments.Add(dockerFormat ? "--format=v2s2" : "--preserve-digests");
         arguments.Add(certificateDirectory is null ? "--dest-tls-verify=false" : $"--dest-cert-dir={certificateDirectory}");
-        if (options.UserName is not null)
+        if ((options.PushCredentials ?? (options.UserName is null ? null : $"{options.UserName}:{options.Password}")) is { } credentials)
         {
-            arguments.Add($"--dest-creds={options.UserName}:{options.Password}");
+            arguments.Add($"--dest-creds={credentials}");
         }
 
         arguments.Add($"oci:{layout.Directory}:{layoutTag}");
