@@ -167,6 +167,39 @@ public sealed class RegistryImportTests(RegistryImages images)
     }
 
     [Fact]
+    public async Task TamperedManifest_IsRegistryDigestMismatch()
+    {
+        // A registry refuses to serve a manifest whose stored bytes changed; an archive has no such guard.
+        using var folder = new TemporaryDirectory();
+        var layout = new OciLayoutBuilder(folder.File("layout"));
+        var manifest = layout.AddImage([layout.AddLayer(RegistryImages.DiskLayer(images.DiskA))]);
+        layout.Tag(manifest, "latest");
+        var text = await File.ReadAllTextAsync(layout.BlobPath(manifest));
+        await File.WriteAllTextAsync(layout.BlobPath(manifest), text.Replace("\"schemaVersion\":2", "\"schemaVersion\":3", StringComparison.Ordinal));
+        var archive = layout.WriteArchive(folder.File("tampered.tar"));
+
+        var error = await Assert.ThrowsAsync<ImageException>(() => ImageInspector.InspectAsync(ImageLocation.Container(ContainerImageReference.Parse("oci-archive:" + archive)), new ImageOpenOptions(), null, CancellationToken.None));
+
+        Assert.Equal("RegistryDigestMismatch", error.ErrorId);
+        Assert.Contains(manifest.Digest, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task LayerOfAnotherMediaType_IsRegistryUnsupportedMediaType()
+    {
+        using var folder = new TemporaryDirectory();
+        var layout = new OciLayoutBuilder(folder.File("layout"));
+        var attestation = layout.AddBlob("{}"u8.ToArray(), "application/vnd.in-toto+json");
+        layout.Tag(layout.AddImage([attestation]), "latest");
+        var archive = layout.WriteArchive(folder.File("odd.tar"));
+
+        var error = await Assert.ThrowsAsync<ImageException>(() => ImageInspector.InspectAsync(ImageLocation.Container(ContainerImageReference.Parse("oci-archive:" + archive)), new ImageOpenOptions(), null, CancellationToken.None));
+
+        Assert.Equal("RegistryUnsupportedMediaType", error.ErrorId);
+        Assert.Contains("application/vnd.in-toto+json", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ImageInfo_DescribesTheDiskInside()
     {
         var info = await ImageInspector.InspectAsync(images.Location("plain:gzip"), new ImageOpenOptions(), null, CancellationToken.None);
