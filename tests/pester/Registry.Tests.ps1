@@ -120,6 +120,17 @@ Describe 'Import-CdiImage from a container registry' {
         Test-Path $target | Should -BeFalse
     }
 
+    It 'takes docker://name@sha256:... (a Docker Hub name by digest), which System.Uri alone refuses' {
+        $digest = 'sha256:' + ('ab' * 32)
+        $transform = [CdiTools.Runtime.ImageUriTransformationAttribute]::new()
+
+        $uri = $transform.Transform($ExecutionContext, "docker://cirros@$digest")
+
+        $uri | Should -BeOfType ([Uri])
+        $uri.OriginalString | Should -Be "docker://docker.io/cirros@$digest"
+        $transform.Transform($ExecutionContext, $image) | Should -Be $image
+    }
+
     It 'refuses a malformed platform before any request' {
         Get-CdiImageInfo -Uri $image -Platform 'linux//arm64' -ErrorVariable failures -ErrorAction SilentlyContinue
 
