@@ -23,7 +23,6 @@ internal sealed class RegistryClient : IImageStore
     private HttpTransport transport;
     private Uri baseUri;
     private bool basicSet;
-    private string? tokenScope;
 
     private RegistryClient(ContainerImageReference reference, RegistryOptions options, HttpTlsTrust trust, string scheme)
     {
@@ -206,16 +205,12 @@ internal sealed class RegistryClient : IImageStore
     {
         if (challenges.FirstOrDefault(c => c.IsBearer) is { Realm: not null } bearer)
         {
-            // The ping's challenge names no scope; a later one may widen it.
+            // The ping's challenge names no scope; a later one may widen it. A 401 with a token in
+            // hand is usually an expired one (tokens live minutes, a large disk takes longer), so
+            // a fresh token is asked for once per request.
             var scope = bearer.Scope ?? DefaultScope;
-            if (tokenScope == scope)
-            {
-                return false;
-            }
-
             var token = await FetchTokenAsync(bearer, scope, sync, cancellationToken).ConfigureAwait(false);
             transport.SetAuthorization("Bearer " + token);
-            tokenScope = scope;
             return true;
         }
 
