@@ -67,7 +67,7 @@ public sealed class OciLayoutBuilder
     public string BlobPath(OciBlob blob) => Path.Combine(Directory, "blobs", "sha256", blob.Hex);
 
     /// <summary>A layer tar (PAX, as buildkit writes) of <paramref name="entries"/>, compressed as asked.</summary>
-    public OciBlob AddLayer(IEnumerable<LayerEntry> entries, LayerCompression compression = LayerCompression.Gzip, bool dockerMediaType = false)
+    public OciBlob AddLayer(IEnumerable<LayerEntry> entries, LayerCompression compression = LayerCompression.Gzip)
     {
         var tar = new MemoryStream();
         using (var writer = new TarWriter(tar, TarEntryFormat.Pax, leaveOpen: true))
@@ -102,7 +102,7 @@ public sealed class OciLayoutBuilder
                 }
 
                 bytes = gz.ToArray();
-                mediaType = dockerMediaType ? "application/vnd.docker.image.rootfs.diff.tar.gzip" : "application/vnd.oci.image.layer.v1.tar+gzip";
+                mediaType = "application/vnd.oci.image.layer.v1.tar+gzip";
                 break;
             case LayerCompression.Zstd:
                 var plain = Path.Combine(Directory, "layer.tmp");
@@ -121,8 +121,8 @@ public sealed class OciLayoutBuilder
         return AddBlob(bytes, mediaType);
     }
 
-    /// <summary>A config and manifest over <paramref name="layers"/>; Docker v2 schema 2 media types when <paramref name="docker"/>.</summary>
-    public OciBlob AddImage(IReadOnlyList<OciBlob> layers, string architecture = "amd64", bool docker = false)
+    /// <summary>A config and manifest over <paramref name="layers"/>. An OCI layout holds OCI media types only; a push can convert them (<see cref="TestRegistry.Push"/>).</summary>
+    public OciBlob AddImage(IReadOnlyList<OciBlob> layers, string architecture = "amd64")
     {
         var config = new JsonObject
         {
@@ -130,8 +130,8 @@ public sealed class OciLayoutBuilder
             ["os"] = "linux",
             ["rootfs"] = new JsonObject { ["type"] = "layers", ["diff_ids"] = new JsonArray([.. layers.Select(l => (JsonNode)JsonValue.Create(l.Digest))]) },
         };
-        var configBlob = AddBlob(Encoding.UTF8.GetBytes(config.ToJsonString()), docker ? "application/vnd.docker.container.image.v1+json" : "application/vnd.oci.image.config.v1+json");
-        var manifestType = docker ? "application/vnd.docker.distribution.manifest.v2+json" : "application/vnd.oci.image.manifest.v1+json";
+        var configBlob = AddBlob(Encoding.UTF8.GetBytes(config.ToJsonString()), "application/vnd.oci.image.config.v1+json");
+        const string manifestType = "application/vnd.oci.image.manifest.v1+json";
         var manifest = new JsonObject
         {
             ["schemaVersion"] = 2,
