@@ -15,7 +15,7 @@ public static class EngineSupport
     public static IReadOnlyList<string> Wrappers { get; } = ["gzip", "xz", "zstd", "tar"];
 
     /// <summary>URI schemes <c>-Uri</c> reads from, besides local paths.</summary>
-    public static IReadOnlyList<string> UriSchemes { get; } = ["http", "https"];
+    public static IReadOnlyList<string> UriSchemes { get; } = ["http", "https", "docker", "oci-archive"];
 
     /// <summary>Scratch bytes a conversion of a format above keeps on the client when the image's
     /// data follows the metadata that maps it, as qemu-img and the hypervisors write it. Images
