@@ -3,6 +3,7 @@ using CdiTools.Engine.Formats.Qcow2;
 using CdiTools.Engine.Formats.Raw;
 using CdiTools.Engine.Formats.Vdi;
 using CdiTools.Engine.Formats.Vhd;
+using CdiTools.Engine.Formats.Vhdx;
 using CdiTools.Engine.Formats.Vmdk;
 using CdiTools.Engine.Layers;
 using CdiTools.Engine.Layers.Gzip;
@@ -108,6 +109,10 @@ public static class ImageOpener
                         chain.Add("qcow2");
                         input = ReadAhead(input, depth);
                         return new OpenedImage(OpenQcow2(input, head, options), chain, input.Random is not null, inputLength, bytesRead, tarMember);
+                    case LayerKind.Vhdx:
+                        chain.Add("vhdx");
+                        input = ReadAhead(input, depth);
+                        return new OpenedImage(OpenVhdx(input, options), chain, input.Random is not null, inputLength, bytesRead, tarMember);
                     case LayerKind.Vmdk:
                         chain.Add("vmdk");
                         input = ReadAhead(input, depth);
@@ -188,6 +193,9 @@ public static class ImageOpener
 
         return new Qcow2StreamDriver(input.Forward!, input.Length, options);
     }
+
+    private static IImageDriver OpenVhdx(LayerInput input, ImageOpenOptions options) =>
+        input.Random is { } random ? new VhdxRandomDriver(random) : new VhdxStreamDriver(input.Forward!, input.Length, options);
 
     private static LayerInput OpenXz(LayerInput input, ImageOpenOptions options, List<string> chain)
     {
