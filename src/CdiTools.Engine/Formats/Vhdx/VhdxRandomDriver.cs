@@ -22,6 +22,8 @@ internal sealed class VhdxRandomDriver : IImageDriver
 
     public ImageDetails Details => layout.Details;
 
+    internal VhdxLayout Layout => layout;
+
     public long ScratchBytes => 0;
 
     public long KeptBytes => 0;
