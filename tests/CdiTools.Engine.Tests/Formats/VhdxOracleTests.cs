@@ -83,6 +83,29 @@ public sealed class VhdxOracleTests(VhdxMixedDisk disk) : IClassFixture<VhdxMixe
     }
 
     [Fact]
+    public void An_image_with_4096_byte_logical_sectors_reads_as_the_same_disk_though_qemu_img_refuses_it()
+    {
+        // qemu-img makes only 512-byte logical sectors. Below 4096 blocks no sector bitmap entry
+        // is interleaved in the BAT either way, so the same file read with 4096-byte sectors
+        // holds the same disk.
+        using var work = new TemporaryDirectory();
+        var sha256 = DiskContent.WriteMixed(work.File("disk.raw"), 24L << 20, seed: 11);
+        var image = work.File("disk.vhdx");
+        Qemu.ConvertFromRaw(work.File("disk.raw"), image, "vhdx", "block_size=1M");
+        var (item, _) = VhdxImages.MetadataItem(image, VhdxImages.LogicalSectorSize);
+        VhdxImages.Edit(image, item, 4, bytes => System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(bytes, 4096));
+
+        var random = Run.Checked(Run.FileToFile, image, work.File("random.raw"));
+        var forward = Run.Checked(Run.StreamToFile, image, work.File("forward.raw"));
+        using var opened = ImageOpener.OpenFile(image);
+
+        Assert.Equal(sha256, random.Sha256);
+        Assert.Equal(sha256, forward.Sha256);
+        Assert.Contains(opened.Details.Notes, note => note.Contains("4096-byte logical sectors", StringComparison.Ordinal));
+        Assert.Throws<InvalidOperationException>(() => Qemu.ConvertToRaw(image, work.Path));
+    }
+
+    [Fact]
     public void A_gzip_wrapped_image_streams_in_one_pass_without_scratch()
     {
         using var work = new TemporaryDirectory();

@@ -387,6 +387,12 @@ internal sealed class VhdxLayout
         PhysicalSectorSize = (int)physicalSectorSize;
         LeaveBlocksAllocated = (flags & 1) != 0;
 
+        if (LogicalSectorSize == 4096)
+        {
+            // Read as the specification says; qemu-img 7.2 refuses to open such an image at all.
+            notes.Add("The image has 4096-byte logical sectors, which qemu-img 7.2 does not open; it was read as MS-VHDX defines them.");
+        }
+
         // qemu sizes the disk in whole logical sectors.
         VirtualSize = (long)virtualSize / logicalSectorSize * logicalSectorSize;
     }
