@@ -12,6 +12,10 @@ internal sealed class VhdxOverlay
 
     private readonly List<Write> writes = [];
 
+    // The span of the file the writes touch: most reads (payload blocks) lie outside it and skip the list.
+    private long lowest = long.MaxValue;
+    private long highest;
+
     public static VhdxOverlay Empty { get; } = new();
 
     public bool IsEmpty => writes.Count == 0;
@@ -39,12 +43,14 @@ internal sealed class VhdxOverlay
     public void AddData(long offset, byte[] sector)
     {
         writes.Add(new Write(offset, sector.Length, sector, 0));
+        Cover(offset, sector.Length);
         SectorCount++;
     }
 
     public void AddZeros(long offset, long length)
     {
         writes.Add(new Write(offset, length, null, 0));
+        Cover(offset, length);
         SectorCount++;
     }
 
@@ -62,6 +68,11 @@ internal sealed class VhdxOverlay
     public void Apply(long offset, Span<byte> data)
     {
         var end = offset + data.Length;
+        if (end <= lowest || offset >= highest)
+        {
+            return;
+        }
+
         foreach (var write in writes)
         {
             if (write.Length == 0)
@@ -86,6 +97,12 @@ internal sealed class VhdxOverlay
                 write.Data.AsSpan((int)(from - write.Offset), target.Length).CopyTo(target);
             }
         }
+    }
+
+    private void Cover(long offset, long length)
+    {
+        lowest = Math.Min(lowest, offset);
+        highest = Math.Max(highest, offset + length);
     }
 
     private readonly record struct Write(long Offset, long Length, byte[]? Data, long LastFileOffset);
