@@ -9,7 +9,7 @@ namespace CdiTools.Engine;
 public static class EngineSupport
 {
     /// <summary>Disk formats with a driver, named as qemu-img names them (vpc is VHD).</summary>
-    public static IReadOnlyList<string> DiskFormats { get; } = ["raw", "qcow2", "vmdk", "vpc", "vdi"];
+    public static IReadOnlyList<string> DiskFormats { get; } = ["raw", "qcow2", "vmdk", "vpc", "vhdx", "vdi"];
 
     /// <summary>Wrappers peeled in any nesting; tar is searched for the disk member.</summary>
     public static IReadOnlyList<string> Wrappers { get; } = ["gzip", "xz", "zstd", "tar"];
