@@ -627,20 +627,6 @@ internal sealed class Qcow2StreamDriver : IImageDriver
 
     private static long RefcountBlockKey(long block) => long.MinValue + block;
 
-    private int ReadFull(Span<byte> buffer)
-    {
-        var total = 0;
-        while (total < buffer.Length)
-        {
-            var read = stream.Read(buffer[total..]);
-            if (read == 0)
-            {
-                break;
-            }
-
-            total += read;
-        }
-
-        return total;
-    }
+    // Fewer bytes than asked only at the end of the input.
+    private int ReadFull(Span<byte> buffer) => stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
 }

@@ -16,14 +16,12 @@ internal sealed class VdiDriver : IImageDriver
     // Entries from here up are absent: qemu's VDI_IS_ALLOCATED is "below VDI_DISCARDED".
     private const uint FirstAbsent = 0xfffffffe;
 
-    private readonly IRandomAccessSource? source;
-    private readonly BlockMapStreamReader? reader;
+    private readonly BlockMapInput input;
     private readonly BlockMap map;
 
-    private VdiDriver(IRandomAccessSource? source, BlockMapStreamReader? reader, VdiHeader header, uint[] entries, long? fileLength)
+    private VdiDriver(BlockMapInput input, VdiHeader header, uint[] entries, long? fileLength)
     {
-        this.source = source;
-        this.reader = reader;
+        this.input = input;
         map = new BlockMap(entries, VdiHeader.BlockSize, header.VirtualSize, header.DataOffset, VdiHeader.BlockSize, FirstAbsent, ErrorPrefix);
         if (fileLength is { } length)
         {
@@ -43,9 +41,9 @@ internal sealed class VdiDriver : IImageDriver
 
     public ImageDetails Details { get; }
 
-    public long ScratchBytes => reader?.SpilledBytes ?? 0;
+    public long ScratchBytes => input.ScratchBytes;
 
-    public long KeptBytes => reader?.PeakHeldBytes ?? 0;
+    public long KeptBytes => input.KeptBytes;
 
     public static VdiDriver OpenRandom(IRandomAccessSource source)
     {
@@ -60,7 +58,7 @@ internal sealed class VdiDriver : IImageDriver
         }
 
         ToHostOrder(entries);
-        return new VdiDriver(source, null, header, entries, source.Length);
+        return new VdiDriver(BlockMapInput.Random(source), header, entries, source.Length);
     }
 
     public static VdiDriver OpenStream(Stream stream, long? length, ImageOpenOptions options)
@@ -80,7 +78,7 @@ internal sealed class VdiDriver : IImageDriver
 
             reader.ReadMetadata(header.MapOffset, mapBytes, "the VDI block map");
             ToHostOrder(entries);
-            return new VdiDriver(null, reader, header, entries, length);
+            return new VdiDriver(BlockMapInput.Forward(reader), header, entries, length);
         }
         catch
         {
@@ -91,21 +89,10 @@ internal sealed class VdiDriver : IImageDriver
 
     public void Convert(RawOutput output, CancellationToken cancellationToken)
     {
-        if (reader is not null)
-        {
-            reader.Convert(map, output, cancellationToken);
-        }
-        else
-        {
-            BlockMapRandomReader.Convert(source!, map, output, cancellationToken);
-        }
+        input.Convert(map, output, cancellationToken);
     }
 
-    public void Dispose()
-    {
-        reader?.Dispose();
-        source?.Dispose();
-    }
+    public void Dispose() => input.Dispose();
 
     private static void ToHostOrder(uint[] entries)
     {

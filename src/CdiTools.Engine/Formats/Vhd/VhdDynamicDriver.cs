@@ -15,16 +15,14 @@ internal sealed class VhdDynamicDriver : IImageDriver
 {
     private const string ErrorPrefix = "Vhd";
 
-    private readonly IRandomAccessSource? source;
-    private readonly BlockMapStreamReader? reader;
+    private readonly BlockMapInput input;
     private readonly VhdFooter footer;
     private readonly VhdDynamicHeader header;
     private readonly BlockMap map;
 
-    private VhdDynamicDriver(IRandomAccessSource? source, BlockMapStreamReader? reader, VhdFooter footer, VhdDynamicHeader header, uint[] table, long? fileLength)
+    private VhdDynamicDriver(BlockMapInput input, VhdFooter footer, VhdDynamicHeader header, uint[] table, long? fileLength)
     {
-        this.source = source;
-        this.reader = reader;
+        this.input = input;
         this.footer = footer;
         this.header = header;
         map = new BlockMap(table, header.BlockSize, footer.VirtualSize, header.BitmapSize, 512, uint.MaxValue, ErrorPrefix);
@@ -47,9 +45,9 @@ internal sealed class VhdDynamicDriver : IImageDriver
 
     public ImageDetails Details { get; }
 
-    public long ScratchBytes => reader?.SpilledBytes ?? 0;
+    public long ScratchBytes => input.ScratchBytes;
 
-    public long KeptBytes => reader?.PeakHeldBytes ?? 0;
+    public long KeptBytes => input.KeptBytes;
 
     public static VhdDynamicDriver OpenRandom(IRandomAccessSource source)
     {
@@ -77,7 +75,7 @@ internal sealed class VhdDynamicDriver : IImageDriver
         var table = new uint[header.TableEntries];
         ReadAt(source, header.TableOffset, MemoryMarshal.AsBytes(table.AsSpan()), "the block allocation table");
         ToHostOrder(table);
-        return new VhdDynamicDriver(source, null, footer, header, table, length);
+        return new VhdDynamicDriver(BlockMapInput.Random(source), footer, header, table, length);
     }
 
     public static VhdDynamicDriver OpenStream(Stream stream, long? length, ImageOpenOptions options)
@@ -100,7 +98,7 @@ internal sealed class VhdDynamicDriver : IImageDriver
             var table = new uint[header.TableEntries];
             reader.ReadMetadata(header.TableOffset, MemoryMarshal.AsBytes(table.AsSpan()), "the block allocation table");
             ToHostOrder(table);
-            return new VhdDynamicDriver(null, reader, footer, header, table, length);
+            return new VhdDynamicDriver(BlockMapInput.Forward(reader), footer, header, table, length);
         }
         catch
         {
@@ -119,21 +117,10 @@ internal sealed class VhdDynamicDriver : IImageDriver
                 $"The VHD is a differencing disk whose parent is \"{header.ParentName}\"; merge it into its parent first (for example with Hyper-V's Merge-VHD), then convert the result.");
         }
 
-        if (reader is not null)
-        {
-            reader.Convert(map, output, cancellationToken);
-        }
-        else
-        {
-            BlockMapRandomReader.Convert(source!, map, output, cancellationToken);
-        }
+        input.Convert(map, output, cancellationToken);
     }
 
-    public void Dispose()
-    {
-        reader?.Dispose();
-        source?.Dispose();
-    }
+    public void Dispose() => input.Dispose();
 
     // The table was read straight into the array; its entries are big-endian.
     private static void ToHostOrder(uint[] table)

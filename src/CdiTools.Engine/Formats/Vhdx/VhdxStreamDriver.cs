@@ -257,22 +257,8 @@ internal sealed class VhdxStreamDriver : IImageDriver
         return false;
     }
 
-    private int ReadFull(Span<byte> buffer)
-    {
-        var total = 0;
-        while (total < buffer.Length)
-        {
-            var read = stream.Read(buffer[total..]);
-            if (read == 0)
-            {
-                break;
-            }
-
-            total += read;
-        }
-
-        return total;
-    }
+    // Fewer bytes than asked only at the end of the input.
+    private int ReadFull(Span<byte> buffer) => stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
 
     /// <summary>The structure reads of <see cref="VhdxLayout"/>, served from the stream in file order.</summary>
     private sealed class ForwardFile(VhdxStreamDriver driver) : IVhdxFile

@@ -534,20 +534,10 @@ internal sealed class VmdkStreamDriver : IImageDriver
         }
     }
 
+    // Fewer bytes than asked only at the end of the input.
     private int ReadFull(Span<byte> buffer)
     {
-        var total = 0;
-        while (total < buffer.Length)
-        {
-            var read = stream.Read(buffer[total..]);
-            if (read == 0)
-            {
-                break;
-            }
-
-            total += read;
-        }
-
+        var total = stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
         position += total;
         return total;
     }
