@@ -1,8 +1,9 @@
 <#
 .SYNOPSIS
     Import-CdiImage against its peers, measured in the same run: qemu-img convert for qcow2 (plain,
-    deflate- and zstd-compressed), xz/gzip/zstd -dc for wrapped raw, and CDI's two-step path for
-    qcow2.xz (xz -dc to a scratch file, then qemu-img convert).
+    deflate- and zstd-compressed), vmdk (stream-optimized and monolithic sparse), vhd, vhdx and vdi,
+    xz/gzip/zstd -dc for wrapped raw, and CDI's two-step path for qcow2.xz and a gzipped vmdk (the
+    decompressor to a scratch file, then qemu-img convert).
 .DESCRIPTION
     Builds a 2 GiB mixed disk (random, zero, text and sparse regions) once under out/bench, makes
     the fixtures from it, then times each case Repeat times (after one warm-up run, so both sides
@@ -13,6 +14,8 @@
 #>
 param(
     [int] $Repeat = 3,
+    # Only the cases whose name matches one of these wildcards ('vmdk*', 'qcow2 plain').
+    [string[]] $Only = @('*'),
     [long] $DiskSize = 2GB,
     [string] $Work = (Join-Path $PSScriptRoot '../out/bench')
 )
@@ -65,8 +68,14 @@ $made = @{
     'raw.gz'        = "gzip -6 -c '$raw' > '{0}'"
     'raw.zst'       = "zstd -q -3 -c '$raw' > '{0}'"
     'qcow2.xz'      = "xz -T1 -3 -c '$(Join-Path $fixtures "plain-$DiskSize.qcow2")' > '{0}'"
+    'stream.vmdk'   = "qemu-img convert -f raw -O vmdk -o subformat=streamOptimized '$raw' '{0}'"
+    'sparse.vmdk'   = "qemu-img convert -f raw -O vmdk -o subformat=monolithicSparse '$raw' '{0}'"
+    'vmdk.gz'       = "gzip -1 -c '$(Join-Path $fixtures "sparse-$DiskSize.vmdk")' > '{0}'"
+    'dynamic.vhd'   = "qemu-img convert -f raw -O vpc -o subformat=dynamic,force_size=on '$raw' '{0}'"
+    'dynamic.vhdx'  = "qemu-img convert -f raw -O vhdx -o subformat=dynamic '$raw' '{0}'"
+    'dynamic.vdi'   = "qemu-img convert -f raw -O vdi '$raw' '{0}'"
 }
-foreach ($name in 'plain.qcow2', 'deflate.qcow2', 'zstd.qcow2', 'raw.xz', 'raw.gz', 'raw.zst', 'qcow2.xz') {
+foreach ($name in 'plain.qcow2', 'deflate.qcow2', 'zstd.qcow2', 'raw.xz', 'raw.gz', 'raw.zst', 'qcow2.xz', 'stream.vmdk', 'sparse.vmdk', 'vmdk.gz', 'dynamic.vhd', 'dynamic.vhdx', 'dynamic.vdi') {
     $path = Join-Path $fixtures ($name -replace '^(\w+)\.', "`$1-$DiskSize.")
     if (-not (Test-Path $path)) {
         Write-Host "  $name"
@@ -85,7 +94,13 @@ $cases = @(
     @{ Case = 'raw.gz'; Input = Fixture 'raw.gz'; Peer = 'gzip -dc'; PeerCommand = "gzip -dc '{0}' > '{1}'" }
     @{ Case = 'raw.zst'; Input = Fixture 'raw.zst'; Peer = 'zstd -dc'; PeerCommand = "zstd -q -dc '{0}' > '{1}'" }
     @{ Case = 'qcow2.xz'; Input = Fixture 'qcow2.xz'; Peer = 'CDI: xz -dc + qemu-img'; PeerCommand = "xz -dc '{0}' > '{1}.scratch' && qemu-img convert -O raw '{1}.scratch' '{1}' && rm '{1}.scratch'" }
-)
+    @{ Case = 'vmdk streamOptimized'; Input = Fixture 'stream.vmdk'; Peer = 'qemu-img convert'; PeerCommand = "qemu-img convert -O raw '{0}' '{1}'" }
+    @{ Case = 'vmdk monolithicSparse'; Input = Fixture 'sparse.vmdk'; Peer = 'qemu-img convert'; PeerCommand = "qemu-img convert -O raw '{0}' '{1}'" }
+    @{ Case = 'vmdk.gz'; Input = Fixture 'vmdk.gz'; Peer = 'CDI: gzip -dc + qemu-img'; PeerCommand = "gzip -dc '{0}' > '{1}.scratch' && qemu-img convert -O raw '{1}.scratch' '{1}' && rm '{1}.scratch'" }
+    @{ Case = 'vhd dynamic'; Input = Fixture 'dynamic.vhd'; Peer = 'qemu-img convert'; PeerCommand = "qemu-img convert -f vpc -O raw '{0}' '{1}'" }
+    @{ Case = 'vhdx dynamic'; Input = Fixture 'dynamic.vhdx'; Peer = 'qemu-img convert'; PeerCommand = "qemu-img convert -O raw '{0}' '{1}'" }
+    @{ Case = 'vdi dynamic'; Input = Fixture 'dynamic.vdi'; Peer = 'qemu-img convert'; PeerCommand = "qemu-img convert -O raw '{0}' '{1}'" }
+) | Where-Object { $name = $_.Case; @($Only | Where-Object { $name -like $_ }).Count -gt 0 }
 
 # Each of our conversions runs in a fresh pwsh, as a user would run it, so its peak working set
 # is its own; the time is taken inside, around Import-CdiImage alone.
