@@ -228,6 +228,15 @@ Describe 'Get-CdiSupportMatrix -Engine: what Import-CdiImage does on the client'
         ($release | Select-Object -First 1).Matrix | Should -BeExactly 'CDI v1.56.0'
     }
 
+    It 'converts every disk format CDI imports on the client, from every endpoint, registries included' {
+        $disks = Get-CdiSupportMatrix -Engine -ContentType Kubevirt
+
+        $disks | Should -HaveCount 50
+        $disks | ForEach-Object { $_.ClientSide | Should -BeTrue; $_.ScratchBytes | Should -Be 0 }
+        ($disks | Where-Object { $_.Format -eq 'vhdx' -and $_.Endpoint -eq 'Registry' }).Access | Should -BeExactly 'Stream'
+        ($disks | Where-Object { $_.Format -eq 'raw.gz' -and $_.Endpoint -eq 'Registry' }).CdiMark | Should -BeExactly '-'
+    }
+
     It 'leaves archives to CDI' {
         $tar = Get-CdiSupportMatrix -Engine -ContentType Archive
 

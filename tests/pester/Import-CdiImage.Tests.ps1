@@ -237,3 +237,64 @@ Describe 'The demo sample image' {
         $result.VirtualSize | Should -Be 2GB
     }
 }
+
+Describe 'Import-CdiImage with VMware, Hyper-V and VirtualBox images' {
+    BeforeAll {
+        $work = Join-Path $TestDrive 'formats'
+        New-Item -ItemType Directory $work | Out-Null
+        $qcow2 = Join-Path $work 'source.qcow2'
+        New-TestQcow2 $qcow2
+        $raw = Join-Path $work 'source.raw'
+        & qemu-img convert -O raw $qcow2 $raw
+        $expected = (Get-FileHash $raw -Algorithm SHA256).Hash
+    }
+
+    It 'converts a <Name> like qemu-img, gzipped too, with no scratch bytes' -ForEach @(
+        @{ Name = 'stream-optimized vmdk'; Format = 'vmdk'; Options = 'subformat=streamOptimized'; Subformat = 'streamOptimized'; File = 'disk.vmdk' }
+        @{ Name = 'dynamic vhd'; Format = 'vpc'; Options = 'subformat=dynamic,force_size=on'; Subformat = 'dynamic'; File = 'disk.vhd' }
+        @{ Name = 'dynamic vhdx'; Format = 'vhdx'; Options = 'subformat=dynamic'; Subformat = 'dynamic'; File = 'disk.vhdx' }
+        @{ Name = 'static vdi'; Format = 'vdi'; Options = 'static=on'; Subformat = 'static'; File = 'disk.vdi' }
+    ) {
+        $image = Join-Path $work $File
+        & qemu-img convert -f raw -O $Format -o $Options $raw $image
+        & gzip -k -1 $image
+
+        $plain = Import-CdiImage -Path $image -DestinationPath (Join-Path $work "$File.raw") -PassThru -Force
+        $wrapped = Import-CdiImage -Path "$image.gz" -DestinationPath (Join-Path $work "$File.gz.raw") -PassThru -Force
+        $info = Get-CdiImageInfo -Path $image
+
+        (Get-FileHash (Join-Path $work "$File.raw") -Algorithm SHA256).Hash | Should -Be $expected
+        (Get-FileHash (Join-Path $work "$File.gz.raw") -Algorithm SHA256).Hash | Should -Be $expected
+        $plain.FormatChain | Should -Be @($Format)
+        $wrapped.FormatChain[-1] | Should -Be $Format
+        $wrapped.ScratchBytes | Should -Be 0
+        $info.Format | Should -Be $Format
+        $info.Subformat | Should -Be $Subformat
+        $info.VirtualSize | Should -Be 64MB
+    }
+
+    It 'leaves a fixed VHD''s footer out of the disk and says so, where qemu-img probing it as raw keeps it' {
+        $vhd = Join-Path $work 'fixed.vhd'
+        & qemu-img convert -f raw -O vpc -o subformat=fixed,force_size=on $raw $vhd
+
+        $result = Import-CdiImage -Path $vhd -DestinationPath (Join-Path $work 'fixed.raw') -PassThru -Force -Verbose 4>&1
+        $verbose = @($result | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] })
+        $output = $result | Where-Object { $_ -is [CdiTools.CdiImportResult] }
+
+        (Get-FileHash (Join-Path $work 'fixed.raw') -Algorithm SHA256).Hash | Should -Be $expected
+        (Get-Item (Join-Path $work 'fixed.raw')).Length | Should -Be ((Get-Item $vhd).Length - 512)
+        $output.Notes | Should -Match 'footer'
+        $verbose.Message -join "`n" | Should -Match 'footer'
+    }
+
+    It 'refuses a format CDI does not import (parallels) instead of copying its bytes as raw' {
+        $parallels = Join-Path $work 'disk.parallels'
+        & qemu-img convert -f raw -O parallels $raw $parallels
+
+        Import-CdiImage -Path $parallels -DestinationPath (Join-Path $work 'foreign.raw') -ErrorVariable failure -ErrorAction SilentlyContinue
+
+        $failure[0].FullyQualifiedErrorId | Should -BeLike 'UnsupportedImageFormat*'
+        $failure[0].Exception.Message | Should -Match 'parallels, a format CDI does not import'
+        Join-Path $work 'foreign.raw' | Should -Not -Exist
+    }
+}
