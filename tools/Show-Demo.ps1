@@ -5,7 +5,9 @@
 .DESCRIPTION
     build.ps1 Demo starts it in a fresh pwsh with CDITOOLS_MODULE set to the built manifest.
     The sample image, tools/sample/demo-disk.qcow2.xz, is a 2 GiB disk (a boot sector, text and
-    64 KiB of random data) made with `qemu-img convert -c -O qcow2` and compressed with `xz -9`.
+    64 KiB of random data) made with `qemu-img convert -c -O qcow2` and compressed with `xz -9`;
+    tools/sample/demo-disk.vmdk.xz is the same disk as a VMware export would carry it, made with
+    `qemu-img convert -O vmdk -o subformat=streamOptimized` and `xz -9`.
 #>
 $ErrorActionPreference = 'Stop'
 if (-not $env:CDITOOLS_MODULE) { throw "CDITOOLS_MODULE is not set; run the demo through 'build.ps1 Demo'." }
@@ -32,6 +34,15 @@ Show-Step 'What the image is, and how large a PVC CDI needs for it' {
 
 Show-Step 'Convert it to a raw disk in one pass: xz and qcow2 peeled as the bytes stream, no scratch copy' {
     Import-CdiImage -Path $sample -DestinationPath $output -Force -PassThru
+}
+
+Show-Step 'The same disk as a VMware export (stream-optimized vmdk, here in xz): the same single pass, the same disk' {
+    $vmdk = Join-Path $PSScriptRoot 'sample/demo-disk.vmdk.xz'
+    Get-CdiImageInfo -Path $vmdk | Format-List Format, Subformat, VirtualSize, FormatChain
+    $fromVmdk = Import-CdiImage -Path $vmdk -DestinationPath (Join-Path $output 'demo-disk-from-vmdk.raw') -Force -PassThru
+    $fromVmdk
+    $same = (Get-FileHash (Join-Path $output 'demo-disk.raw')).Hash -eq (Get-FileHash $fromVmdk.Destination).Hash
+    "Identical to the disk converted from the qcow2: $same"
 }
 
 Show-Step 'What CDI''s documentation says about scratch space' {
