@@ -28,6 +28,13 @@ foreach ($name in 'plain.qcow2', 'deflate.qcow2', 'qcow2.xz') {
 
 Import-Module (Join-Path $PSScriptRoot 'BenchTools.psm1') -Force
 
+# A sparse disk as cloud images are: 8 GiB with 128 MiB of data, where zero runs dominate the body.
+$sparse = Join-Path $fixtures 'sparse-8G.qcow2'
+if (-not (Test-Path $sparse)) {
+    Invoke-Tool "qemu-img create -q -f qcow2 '$sparse.partial' 8G && qemu-io -f qcow2 -c 'write -P 0x61 0 64M' -c 'write -P 0x62 4G 64M' '$sparse.partial' > /dev/null"
+    Move-Item "$sparse.partial" $sparse
+}
+
 # Ours runs in a fresh pwsh that loads the engine as the module ships it, and times RawExport alone.
 $ourScript = Join-Path $Work 'upload-body.ps1'
 @'
@@ -49,6 +56,7 @@ $cases = @(
     @{ Case = 'qcow2 plain'; Input = Fixture 'plain.qcow2'; PeerCommand = "qemu-img convert -O raw '{0}' '{1}.raw' && gzip -1 -c '{1}.raw' > '{1}' && rm '{1}.raw'" }
     @{ Case = 'qcow2 deflate'; Input = Fixture 'deflate.qcow2'; PeerCommand = "qemu-img convert -O raw '{0}' '{1}.raw' && gzip -1 -c '{1}.raw' > '{1}' && rm '{1}.raw'" }
     @{ Case = 'qcow2.xz'; Input = Fixture 'qcow2.xz'; PeerCommand = "xz -dc '{0}' > '{1}.scratch' && qemu-img convert -O raw '{1}.scratch' '{1}.raw' && rm '{1}.scratch' && gzip -1 -c '{1}.raw' > '{1}' && rm '{1}.raw'" }
+    @{ Case = 'sparse qcow2 (8 GiB, 128 MiB data)'; Input = $sparse; PeerCommand = "qemu-img convert -O raw '{0}' '{1}.raw' && gzip -1 -c '{1}.raw' > '{1}' && rm '{1}.raw'" }
 )
 
 $rows = foreach ($case in $cases) {
