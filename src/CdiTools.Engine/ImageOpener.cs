@@ -43,13 +43,10 @@ public static class ImageOpener
         var sourceDirectory = input.Random is FileSource file ? Path.GetDirectoryName(Path.GetFullPath(file.Path)) : null;
         Func<long> bytesRead;
         byte[]? firstHead = null;
-        (byte[], VhdFooter)? fixedVhdFooter = null;
-        if (input.Random is { } hashed && options.ExpectedSha256 is not null)
-        {
-            // Hashing reads the file forward; a fixed VHD is known only by its footer at the end.
-            fixedVhdFooter = VhdFixedDriver.FindFooter(hashed);
-        }
 
+        // Hashing reads the file forward, but its end can still be looked at: a fixed VHD and a
+        // DMG are known only by their last 512 bytes.
+        var hashedFile = options.ExpectedSha256 is not null ? input.Random : null;
         if (input.Random is { } random && options.ExpectedSha256 is null)
         {
             // Look at the magic before counting, so the bytes read come out as the file's length
@@ -135,24 +132,23 @@ public static class ImageOpener
                     case LayerKind.Raw:
                         input = ReadAhead(input, depth);
 
-                        // A fixed VHD's only cookie is its footer at the end: found with random access
-                        // only (see VhdFixedDriver); forward-only it stays raw.
-                        if (input.Random is { } rawSource && VhdFixedDriver.TryOpen(rawSource) is { } fixedVhd)
-                        {
-                            chain.Add("vpc");
-                            return new OpenedImage(fixedVhd, chain, true, inputLength, bytesRead, tarMember);
-                        }
-
-                        if (depth == 0 && fixedVhdFooter is { } footer && input.Forward is { } hashedStream)
-                        {
-                            chain.Add("vpc");
-                            return new OpenedImage(VhdFixedDriver.OpenStream(hashedStream, footer, inputLength!.Value), chain, false, inputLength, bytesRead, tarMember);
-                        }
-
-                        if (input.Random is { } tailSource && tailSource.Length >= 1024)
+                        // A fixed VHD's only cookie is its footer at the end, and a DMG's its
+                        // trailer: seen only where the end can be read before the data (see
+                        // VhdFixedDriver); forward-only such a file stays raw, as CDI takes it.
+                        if ((input.Random ?? (depth == 0 ? hashedFile : null)) is { Length: >= 1024 } tailSource)
                         {
                             var tail = new byte[512];
-                            if (tailSource.ReadAt(tailSource.Length - 512, tail) == 512 && LayerDetector.DetectTrailer(tail) is not LayerKind.Raw and var trailerKind)
+                            var tailRead = tailSource.ReadAt(tailSource.Length - tail.Length, tail);
+                            if (VhdFixedDriver.FindFooter(tail.AsSpan(0, tailRead), tailSource.Length) is { } footer)
+                            {
+                                chain.Add("vpc");
+                                var fixedVhd = input.Random is { } fixedSource
+                                    ? VhdFixedDriver.OpenRandom(fixedSource, footer)
+                                    : VhdFixedDriver.OpenStream(input.Forward!, footer, tailSource.Length);
+                                return new OpenedImage(fixedVhd, chain, input.Random is not null, inputLength, bytesRead, tarMember);
+                            }
+
+                            if (LayerDetector.DetectTrailer(tail.AsSpan(0, tailRead)) is not LayerKind.Raw and var trailerKind)
                             {
                                 throw Unsupported(trailerKind);
                             }

@@ -99,6 +99,20 @@ public sealed class ImageCorpusTests
     }
 
     [Fact]
+    public void A_dmg_checked_against_its_file_checksum_is_refused_too_though_the_file_is_read_forward()
+    {
+        using var work = new TemporaryDirectory();
+        var image = work.File("simple-dmg.dmg");
+        ExternalTool.Shell($"bzip2 -dc '{Corpus("qemu-iotests-sample_images/simple-dmg.dmg.bz2")}' > '{image}'");
+        var options = new ImageOpenOptions { ExpectedSha256 = DiskContent.Sha256(image) };
+
+        var error = Assert.Throws<ImageException>(() => Run.FileToFile(image, work.File("out.raw"), options));
+
+        Assert.Equal("UnsupportedImageFormat", error.ErrorId);
+        Assert.Contains("is dmg,", error.Message);
+    }
+
+    [Fact]
     public void The_grub_mbr_converts_like_qemu_img_once_unpacked_from_bzip2()
     {
         using var work = new TemporaryDirectory();

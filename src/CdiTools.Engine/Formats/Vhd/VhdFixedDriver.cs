@@ -39,30 +39,23 @@ internal sealed class VhdFixedDriver : IImageDriver
 
     public long KeptBytes => 0;
 
-    /// <summary>
-    /// A driver when the file ends in a fixed-disk footer that is whole and consistent: the right
-    /// cookie and checksum, disk type 2, and a current size that is exactly the bytes before it.
-    /// Anything less and the file is raw, as qemu and CDI take it.
-    /// </summary>
-    public static VhdFixedDriver? TryOpen(IRandomAccessSource source) =>
-        FindFooter(source) is { } found ? new VhdFixedDriver(source, null, found.Bytes, found.Footer, source.Length) : null;
+    /// <summary>The driver reading the disk at random from <paramref name="source"/>, with the footer <see cref="FindFooter"/> found.</summary>
+    public static VhdFixedDriver OpenRandom(IRandomAccessSource source, (byte[] Bytes, VhdFooter Footer) found) =>
+        new(source, null, found.Bytes, found.Footer, source.Length);
 
     /// <summary>The driver for the same file read forward from its start, with the footer <see cref="FindFooter"/> found.</summary>
     public static VhdFixedDriver OpenStream(Stream stream, (byte[] Bytes, VhdFooter Footer) found, long fileLength) =>
         new(null, stream, found.Bytes, found.Footer, fileLength);
 
-    /// <summary>The footer when the file ends in a fixed-disk footer that is whole and consistent;
-    /// null when the file is raw.</summary>
-    public static (byte[] Bytes, VhdFooter Footer)? FindFooter(IRandomAccessSource source)
+    /// <summary>
+    /// The footer when a file of <paramref name="length"/> bytes whose last 512 are
+    /// <paramref name="tail"/> ends in a fixed-disk footer that is whole and consistent: the right
+    /// cookie and checksum, disk type 2, and a current size that is exactly the bytes before it.
+    /// Anything less and the file is raw, as qemu and CDI take it: null.
+    /// </summary>
+    public static (byte[] Bytes, VhdFooter Footer)? FindFooter(ReadOnlySpan<byte> tail, long length)
     {
-        var length = source.Length;
-        if (length <= VhdFooter.Length)
-        {
-            return null;
-        }
-
-        var tail = new byte[VhdFooter.Length];
-        if (source.ReadAt(length - VhdFooter.Length, tail) != tail.Length || !VhdFooter.IsValid(tail))
+        if (length <= VhdFooter.Length || tail.Length != VhdFooter.Length || !VhdFooter.IsValid(tail))
         {
             return null;
         }
@@ -79,7 +72,7 @@ internal sealed class VhdFixedDriver : IImageDriver
 
         var data = length - VhdFooter.Length;
         return footer.DiskType == VhdFooter.FixedDisk && footer.CurrentSize == data && footer.VirtualSize <= data
-            ? (tail, footer)
+            ? (tail.ToArray(), footer)
             : null;
     }
 

@@ -46,17 +46,8 @@ internal sealed class VhdxRandomDriver : IImageDriver
             {
                 var count = Math.Min(Piece, bytes - done);
                 var span = output.GetSpan(count)[..count];
-                var read = 0;
-                while (read < count)
-                {
-                    var got = source.ReadAt(fileOffset + done + read, span[read..]);
-                    if (got == 0)
-                    {
-                        break;
-                    }
-
-                    read += got;
-                }
+                // A random-access source reads short only at its end.
+                var read = source.ReadAt(fileOffset + done, span);
 
                 // Past the end of the file reads as zeros, as in qemu; only a replayed log puts
                 // data there, since the BAT was checked against the file's length.
@@ -77,19 +68,7 @@ internal sealed class VhdxRandomDriver : IImageDriver
         public (byte[] Data, int Available) ReadRegion(long offset, int length)
         {
             var data = new byte[length];
-            var available = 0;
-            while (available < length)
-            {
-                var got = source.ReadAt(offset + available, data.AsSpan(available));
-                if (got == 0)
-                {
-                    break;
-                }
-
-                available += got;
-            }
-
-            return (data, available);
+            return (data, source.ReadAt(offset, data));
         }
 
         public void Announce(long offset, long length, bool willRead)

@@ -67,20 +67,9 @@ internal abstract class VmdkGrainInflater : IDisposable
                 {
                     using var source = new UnmanagedMemoryStream(pointer, input.Length);
                     using var zlib = new ZLibStream(source, CompressionMode.Decompress);
-                    var total = 0;
-                    while (total < grain.Length)
-                    {
-                        var read = zlib.Read(grain[total..]);
-                        if (read == 0)
-                        {
-                            return total;
-                        }
-
-                        total += read;
-                    }
-
+                    var total = zlib.ReadAtLeast(grain, grain.Length, throwOnEndOfStream: false);
                     Span<byte> probe = stackalloc byte[1];
-                    if (zlib.Read(probe) != 0)
+                    if (total == grain.Length && zlib.Read(probe) != 0)
                     {
                         throw Corrupt(hostOffset, "it is larger than a grain");
                     }
