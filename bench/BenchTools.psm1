@@ -12,6 +12,22 @@ function Measure-Peer([string] $Command) {
     $clock.Elapsed.TotalSeconds
 }
 
+function Measure-Pair {
+    # One warm-up run of each side, so both read from the page cache, then Repeat runs of each,
+    # alternating; BeforeEach clears what a run left. Returns our runs' objects and the peer's seconds.
+    param([scriptblock] $Ours, [string] $PeerCommand, [int] $Repeat, [scriptblock] $BeforeEach = {})
+    $null = & $Ours
+    $null = Measure-Peer $PeerCommand
+    $oursRuns = @(); $peerRuns = @()
+    for ($i = 0; $i -lt $Repeat; $i++) {
+        & $BeforeEach
+        $oursRuns += & $Ours
+        $peerRuns += Measure-Peer $PeerCommand
+    }
+
+    [pscustomobject]@{ Ours = $oursRuns; Peer = $peerRuns }
+}
+
 function Get-Median([double[]] $Values) { ($Values | Sort-Object)[[math]::Floor($Values.Count / 2)] }
 
 function Invoke-FreshPwsh {
@@ -22,4 +38,4 @@ function Invoke-FreshPwsh {
     $json | Select-Object -Last 1 | ConvertFrom-Json
 }
 
-Export-ModuleMember -Function Invoke-Tool, Measure-Peer, Get-Median, Invoke-FreshPwsh
+Export-ModuleMember -Function Invoke-Tool, Measure-Peer, Measure-Pair, Get-Median, Invoke-FreshPwsh

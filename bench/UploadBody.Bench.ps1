@@ -63,13 +63,9 @@ $rows = foreach ($case in $cases) {
     $oursOut = Join-Path $outputs 'ours.body.gz'
     $peerOut = Join-Path $outputs 'peer.body.gz'
     $peerCommand = $case.PeerCommand -f $case.Input, $peerOut
-    $null = Measure-Ours $case.Input $oursOut
-    $null = Measure-Peer $peerCommand
-    $ours = @(); $peer = @()
-    for ($i = 0; $i -lt $Repeat; $i++) {
-        $ours += Measure-Ours $case.Input $oursOut
-        $peer += Measure-Peer $peerCommand
-    }
+    $image = $case.Input
+    $runs = Measure-Pair -Ours { Measure-Ours $image $oursOut } -PeerCommand $peerCommand -Repeat $Repeat
+    $ours = $runs.Ours; $peer = $runs.Peer
 
     $oursSeconds = Get-Median $ours.Seconds
     $peerSeconds = Get-Median $peer
