@@ -1,6 +1,6 @@
 namespace CdiTools.Testing;
 
-/// <summary>Where the repository and the shared reference data are, found from the test binaries.</summary>
+/// <summary>Where the repository and its test data are, found from the test binaries.</summary>
 public static class RepositoryPaths
 {
     private static readonly Lazy<string> RootPath = new(() =>
@@ -18,9 +18,12 @@ public static class RepositoryPaths
 
     public static string Root => RootPath.Value;
 
-    /// <summary>The public image fixtures beside the repository, with qemu-img's results in their README.</summary>
-    public static string ImageCorpus => Path.GetFullPath(Path.Combine(Root, "..", "shared", "image-corpus"));
+    /// <summary>The test data kept in the repository; each folder's README says where its files come from.</summary>
+    public static string TestData => Path.Combine(Root, "tests", "data");
 
-    /// <summary>CDI's CRDs, OpenAPI spec and example manifests beside the repository.</summary>
-    public static string CdiReference => Path.GetFullPath(Path.Combine(Root, "..", "shared", "cdi-reference"));
+    /// <summary>Public image fixtures made by other projects, with qemu-img's results in their README.</summary>
+    public static string ImageCorpus => Path.Combine(TestData, "image-corpus");
+
+    /// <summary>CDI's CRDs and the example manifests the tests compare with.</summary>
+    public static string CdiReference => Path.Combine(TestData, "cdi-reference");
 }

@@ -5,7 +5,7 @@ using k8s.Models;
 
 namespace CdiTools.Cluster.Tests.FakeCluster;
 
-/// <summary>CDI objects checked against the CRD schemas from the shared reference folder.</summary>
+/// <summary>CDI objects checked against the CRD schemas kept in tests/data/cdi-reference.</summary>
 public sealed class FakeApiServerValidationTests : FakeClusterHarness
 {
     protected override CdiTools.Testing.FakeCluster.FakeClusterOptions Options => new() { Controllers = CdiTools.Testing.FakeCluster.FakeControllers.None };

@@ -5,7 +5,7 @@ using CdiTools.Testing.Images;
 namespace CdiTools.Engine.Tests.Formats;
 
 /// <summary>
-/// The public fixtures of ../shared/image-corpus: each qcow2, raw or wrapped image gives the
+/// The public fixtures of tests/data/image-corpus: each qcow2, raw or wrapped image gives the
 /// result its README records for qemu-img 7.2, or a clear refusal where qemu reads past the end
 /// as zeros or where the format is not converted yet.
 /// </summary>

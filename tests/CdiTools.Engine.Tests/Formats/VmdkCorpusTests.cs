@@ -8,7 +8,7 @@ using CdiTools.Testing.Images;
 namespace CdiTools.Engine.Tests.Formats;
 
 /// <summary>
-/// The VMDKs of ../shared/image-corpus: the ESXi stream-optimized version 3 image and dfvfs's
+/// The VMDKs of tests/data/image-corpus: the ESXi stream-optimized version 3 image and dfvfs's
 /// monolithic sparse one give the hashes its README records for qemu-img 7.2, read at random and
 /// forward; the crafted images that try to exhaust memory are refused as qemu refuses them.
 /// </summary>

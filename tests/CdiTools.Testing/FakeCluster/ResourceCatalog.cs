@@ -6,7 +6,7 @@ namespace CdiTools.Testing.FakeCluster;
 
 /// <summary>
 /// The resources the fake API server serves: the built-in ones CdiTools touches, CDI's CRDs read
-/// from the shared reference folder, a minimal HyperConverged CRD, and CDI's aggregated upload API.
+/// from tests/data/cdi-reference, a minimal HyperConverged CRD, and CDI's aggregated upload API.
 /// </summary>
 internal sealed class ResourceCatalog
 {

@@ -169,7 +169,7 @@ public sealed class TarFormatTests : IDisposable
     [InlineData(true)]
     public void The_dfvfs_single_member_archive_opens(bool forward)
     {
-        var bytes = File.ReadAllBytes(SharedCorpus("dfvfs/syslog.tar"));
+        var bytes = File.ReadAllBytes(Corpus("dfvfs/syslog.tar"));
         byte[] expected;
         using (var reader = new TarReader(new MemoryStream(bytes)))
         {
@@ -205,7 +205,7 @@ public sealed class TarFormatTests : IDisposable
     public void Absolute_member_names_are_read_as_relative_and_nothing_is_written(string fixture, bool forward)
     {
         var before = Directory.GetFileSystemEntries(workspace.Root).Length;
-        var refusal = Refusal(() => TarLayer.Open(Input(File.ReadAllBytes(SharedCorpus(fixture)), forward)));
+        var refusal = Refusal(() => TarLayer.Open(Input(File.ReadAllBytes(Corpus(fixture)), forward)));
 
         Assert.Equal("TarNoDiskImage", refusal.ErrorId);
         Assert.Contains("'folder/syslog'", refusal.Message);

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Security.Cryptography;
 using CdiTools.Engine.Layers.Tar;
 using CdiTools.Engine.Sources;
+using CdiTools.Testing;
 
 namespace CdiTools.Engine.Tests.Layers.Tar;
 
@@ -123,17 +124,7 @@ internal static class TarTestIo
         }
     });
 
-    public static string SharedCorpus(string name)
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "CdiPowerShell.sln")))
-        {
-            directory = directory.Parent;
-        }
-
-        Assert.NotNull(directory);
-        return Path.GetFullPath(Path.Combine(directory.FullName, "..", "shared", "image-corpus", name));
-    }
+    public static string Corpus(string name) => Path.Combine(RepositoryPaths.ImageCorpus, name);
 }
 
 /// <summary>Bytes in memory as a random-access source that records being disposed.</summary>
