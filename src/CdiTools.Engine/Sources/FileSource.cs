@@ -8,9 +8,15 @@ public sealed class FileSource : IRandomAccessSource
     private readonly SafeFileHandle handle;
 
     public FileSource(string path)
+        : this(File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.RandomAccess), path)
     {
+    }
+
+    /// <summary>Takes over a handle opened for reading (see <see cref="ReferencedFile"/>).</summary>
+    internal FileSource(SafeFileHandle handle, string path)
+    {
+        this.handle = handle;
         Path = path;
-        handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.RandomAccess);
         Length = RandomAccess.GetLength(handle);
     }
 

@@ -133,17 +133,17 @@ internal static class VmdkDriver
             throw new ImageException("VmdkExtentTypeUnsupported", $"Extent '{line.FileName}' is an ESXi seSparse extent, which is not supported.", 0);
         }
 
-        // Like qemu, an absolute name is taken as it is and a relative one from the descriptor's folder.
-        var path = Path.IsPathRooted(line.FileName) ? line.FileName : Path.Combine(directory, line.FileName);
-        FileSource source;
-        try
-        {
-            source = new FileSource(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new ImageException("VmdkExtentNotFound", $"Extent '{line.FileName}' named by the descriptor (line {line.LineNumber}) cannot be opened: {e.Message}", 0, e);
-        }
+        // qemu opens an absolute name as it is and follows ".." and links anywhere; an image made
+        // by someone else could then put any file of this machine into the disk. Extents are read
+        // only where they really lie inside the descriptor's folder.
+        var source = ReferencedFile.Open(
+            directory,
+            line.FileName,
+            $"Extent '{Layers.Tar.TarDiskRules.Printable(line.FileName)}' named by the descriptor (line {line.LineNumber})",
+            outsideId: "VmdkExtentOutsideFolder",
+            notFileId: "VmdkExtentNotAFile",
+            notFoundId: "VmdkExtentNotFound",
+            advice: "Put the extent files beside the descriptor and name them without a folder.");
 
         try
         {

@@ -1,0 +1,158 @@
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace CdiTools.Engine.Native;
+
+/// <summary>
+/// The few C library calls .NET does not expose: the type of a file before it is opened (a FIFO
+/// would block the open, a device node would be read as if it were a disk), and fsync on a folder,
+/// which makes a rename durable. Linux only; elsewhere <see cref="IsAvailable"/> is false and
+/// callers say what they cannot do.
+/// </summary>
+internal static unsafe class Posix
+{
+    private const int AtFdCwd = -100;
+    private const int AtSymlinkNoFollow = 0x100;
+    private const uint StatxType = 0x1;
+    private const int StatxModeOffset = 28;
+    private const int StatxSize = 256;
+    private const int OpenReadOnlyCloseOnExec = 0x80000;
+    private const int FileTypeMask = 0xF000;
+    private const int InvalidArgument = 22;
+
+    private static readonly Api? Functions = Load();
+
+    public static bool IsAvailable => Functions is not null;
+
+    /// <summary>What a path names, without following a final symbolic link; null where it cannot be told.</summary>
+    public static PosixFileType? TypeOf(string path)
+    {
+        if (Functions is not { } api)
+        {
+            return null;
+        }
+
+        var buffer = stackalloc byte[StatxSize];
+        var name = NullTerminated(path);
+        int result;
+        fixed (byte* pointer = name)
+        {
+            result = api.Statx(AtFdCwd, pointer, AtSymlinkNoFollow, StatxType, buffer);
+        }
+
+        if (result != 0)
+        {
+            return null;
+        }
+
+        return (*(ushort*)(buffer + StatxModeOffset) & FileTypeMask) switch
+        {
+            0x8000 => PosixFileType.Regular,
+            0x4000 => PosixFileType.Directory,
+            0xA000 => PosixFileType.SymbolicLink,
+            0x1000 => PosixFileType.Fifo,
+            0x2000 => PosixFileType.CharacterDevice,
+            0x6000 => PosixFileType.BlockDevice,
+            0xC000 => PosixFileType.Socket,
+            _ => null,
+        };
+    }
+
+    /// <summary>
+    /// Flushes a folder's entries (a rename into it) to stable storage. False when the file system
+    /// cannot flush folders (EINVAL, as some network and FUSE file systems answer); throws
+    /// IOException when the flush fails.
+    /// </summary>
+    public static bool FlushDirectory(string path)
+    {
+        var api = Functions ?? throw new PlatformNotSupportedException("fsync on a folder needs the C library.");
+        var name = NullTerminated(path);
+        int descriptor;
+        fixed (byte* pointer = name)
+        {
+            descriptor = api.Open(pointer, OpenReadOnlyCloseOnExec);
+        }
+
+        if (descriptor < 0)
+        {
+            throw new IOException($"The folder '{path}' could not be opened to flush it (errno {Marshal.GetLastSystemError()}).");
+        }
+
+        try
+        {
+            if (api.Fsync(descriptor) == 0)
+            {
+                return true;
+            }
+
+            var errno = Marshal.GetLastSystemError();
+            return errno == InvalidArgument
+                ? false
+                : throw new IOException($"The folder '{path}' could not be flushed to stable storage (errno {errno}).");
+        }
+        finally
+        {
+            api.Close(descriptor);
+        }
+    }
+
+    private static byte[] NullTerminated(string path)
+    {
+        var bytes = new byte[Encoding.UTF8.GetByteCount(path) + 1];
+        Encoding.UTF8.GetBytes(path, bytes);
+        return bytes;
+    }
+
+    private static Api? Load()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return null;
+        }
+
+        foreach (var name in (string[])["libc.so.6", "libc"])
+        {
+            if (NativeLibrary.TryLoad(name, typeof(Posix).Assembly, null, out var handle)
+                && NativeLibrary.TryGetExport(handle, "statx", out var statx)
+                && NativeLibrary.TryGetExport(handle, "open", out var open)
+                && NativeLibrary.TryGetExport(handle, "fsync", out var fsync)
+                && NativeLibrary.TryGetExport(handle, "close", out var close))
+            {
+                return new Api(
+                    (delegate* unmanaged[Cdecl, SuppressGCTransition]<int, byte*, int, uint, byte*, int>)statx,
+                    (delegate* unmanaged[Cdecl]<byte*, int, int>)open,
+                    (delegate* unmanaged[Cdecl]<int, int>)fsync,
+                    (delegate* unmanaged[Cdecl]<int, int>)close);
+            }
+        }
+
+        return null;
+    }
+
+    private sealed class Api(
+        delegate* unmanaged[Cdecl, SuppressGCTransition]<int, byte*, int, uint, byte*, int> statx,
+        delegate* unmanaged[Cdecl]<byte*, int, int> open,
+        delegate* unmanaged[Cdecl]<int, int> fsync,
+        delegate* unmanaged[Cdecl]<int, int> close)
+    {
+        public delegate* unmanaged[Cdecl, SuppressGCTransition]<int, byte*, int, uint, byte*, int> Statx { get; } = statx;
+
+        public delegate* unmanaged[Cdecl]<byte*, int, int> Open { get; } = open;
+
+        public delegate* unmanaged[Cdecl]<int, int> Fsync { get; } = fsync;
+
+        public delegate* unmanaged[Cdecl]<int, int> Close { get; } = close;
+    }
+}
+
+/// <summary>The kinds of file a POSIX file system holds.</summary>
+internal enum PosixFileType
+{
+    Regular,
+    Directory,
+    SymbolicLink,
+    Fifo,
+    CharacterDevice,
+    BlockDevice,
+    Socket,
+}
