@@ -119,7 +119,7 @@ public sealed class VhdxRefusalTests
     {
         using var work = new TemporaryDirectory();
         var (image, _) = Make(work);
-        AddParentLocator(image, @".\base-disk.vhdx");
+        VhdxImages.AddParentLocator(image, @".\base-disk.vhdx");
 
         var error = AssertRefused(image, work, "VhdxDifferencingUnsupported");
 
@@ -216,47 +216,5 @@ public sealed class VhdxRefusalTests
             var at = entry - VhdxImages.RegionTable1 + table;
             VhdxImages.Edit(image, at + 16, 8, bytes => BinaryPrimitives.WriteInt64LittleEndian(bytes, offset), table, 64 * 1024);
         }
-    }
-
-    // Turns the image into a differencing one: the has-parent bit, and a parent locator item
-    // (MS-VHDX 2.6.2.6) with the parent's linkage GUID and relative path.
-    private static void AddParentLocator(string image, string relativePath)
-    {
-        var (metadata, _) = VhdxImages.Region(image, VhdxImages.MetadataRegion);
-        const int locatorAt = 128 << 10;
-        var keys = new[] { "parent_linkage", "relative_path" };
-        var values = new[] { Guid.NewGuid().ToString("B"), relativePath };
-        var locator = new byte[1024];
-        new Guid("B04AEFB7-D19E-4A81-B789-25B8E9445913").TryWriteBytes(locator);
-        BinaryPrimitives.WriteUInt16LittleEndian(locator.AsSpan(18), (ushort)keys.Length);
-        var text = 20 + (12 * keys.Length);
-        for (var i = 0; i < keys.Length; i++)
-        {
-            var key = Encoding.Unicode.GetBytes(keys[i]);
-            var value = Encoding.Unicode.GetBytes(values[i]);
-            var entry = locator.AsSpan(20 + (12 * i));
-            BinaryPrimitives.WriteInt32LittleEndian(entry, text);
-            key.CopyTo(locator, text);
-            text += key.Length;
-            BinaryPrimitives.WriteInt32LittleEndian(entry[4..], text);
-            value.CopyTo(locator, text);
-            text += value.Length;
-            BinaryPrimitives.WriteUInt16LittleEndian(entry[8..], (ushort)key.Length);
-            BinaryPrimitives.WriteUInt16LittleEndian(entry[10..], (ushort)value.Length);
-        }
-
-        VhdxImages.Edit(image, metadata + locatorAt, locator.Length, bytes => locator.CopyTo(bytes));
-        VhdxImages.Edit(image, metadata, 64 << 10, table =>
-        {
-            var count = BinaryPrimitives.ReadUInt16LittleEndian(table.AsSpan(10));
-            var entry = table.AsSpan(32 + (count * 32), 32);
-            new Guid("A8D35F2D-B30B-454D-ABF7-D3D84834AB0C").TryWriteBytes(entry);
-            BinaryPrimitives.WriteInt32LittleEndian(entry[16..], locatorAt);
-            BinaryPrimitives.WriteInt32LittleEndian(entry[20..], locator.Length);
-            BinaryPrimitives.WriteInt32LittleEndian(entry[24..], 4);
-            BinaryPrimitives.WriteUInt16LittleEndian(table.AsSpan(10), (ushort)(count + 1));
-        });
-        var (parameters, _) = VhdxImages.MetadataItem(image, VhdxImages.FileParameters);
-        VhdxImages.Edit(image, parameters + 4, 4, bytes => bytes[0] |= 2);
     }
 }
