@@ -23,7 +23,7 @@ public sealed record OciBlob(string MediaType, string Digest, long Size)
 }
 
 /// <summary>One entry of a test layer: a file from disk or from bytes, an empty file (a whiteout), or a folder.</summary>
-public sealed record LayerEntry(string Name, string? SourceFile = null, byte[]? Content = null, bool IsDirectory = false, string? LinkTarget = null)
+public sealed record LayerEntry(string Name, string? SourceFile = null, byte[]? Content = null, bool IsDirectory = false, string? LinkTarget = null, bool IsHardLink = false)
 {
     public static LayerEntry File(string name, string sourceFile) => new(name, SourceFile: sourceFile);
 
@@ -39,6 +39,8 @@ public sealed record LayerEntry(string Name, string? SourceFile = null, byte[]? 
     }
 
     public static LayerEntry Symlink(string name, string target) => new(name, LinkTarget: target);
+
+    public static LayerEntry HardLink(string name, string target) => new(name, LinkTarget: target, IsHardLink: true);
 }
 
 /// <summary>
@@ -80,7 +82,7 @@ public sealed class OciLayoutBuilder
                 }
                 else if (entry.LinkTarget is not null)
                 {
-                    writer.WriteEntry(new PaxTarEntry(TarEntryType.SymbolicLink, entry.Name) { LinkName = entry.LinkTarget });
+                    writer.WriteEntry(new PaxTarEntry(entry.IsHardLink ? TarEntryType.HardLink : TarEntryType.SymbolicLink, entry.Name) { LinkName = entry.LinkTarget });
                 }
                 else
                 {

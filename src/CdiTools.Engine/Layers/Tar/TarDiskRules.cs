@@ -64,7 +64,7 @@ internal static class TarDiskRules
         throw new ImageException(
             "TarNoDiskImage",
             regular.Count == 0
-                ? "The tar archive holds no regular files, so no disk image."
+                ? $"The tar archive holds no regular files, so no disk image{LinksNotFollowed(members)}."
                 : $"The tar archive holds no disk image: {DescribeRegularFiles(members)}; none is under disk/ or named like an image ({string.Join(" ", ImageExtensions)}, optionally compressed).");
     }
 
@@ -112,6 +112,16 @@ internal static class TarDiskRules
             0 => "it has no regular files",
             <= NamesListed => $"its regular files are {string.Join(", ", names)}",
             _ => $"its {names.Count} regular files are {string.Join(", ", names.Take(NamesListed))} and {names.Count - NamesListed} more",
-        };
+        } + LinksNotFollowed(members);
+    }
+
+    // A link's target is a path on whatever file system the archive is unpacked on; reading it
+    // would read a file of this machine, so links are never taken for the disk.
+    private static string LinksNotFollowed(IReadOnlyList<TarMember> members)
+    {
+        var links = members.Where(m => m.TypeFlag is '1' or '2').Select(m => $"'{Printable(m.Name)}'").ToList();
+        return links.Count == 0
+            ? string.Empty
+            : $" ({links.Count} link{(links.Count == 1 ? string.Empty : "s")}, {string.Join(", ", links.Take(NamesListed))}{(links.Count > NamesListed ? ", ..." : string.Empty)}, {(links.Count == 1 ? "is" : "are")} not followed: the disk must be a regular file of the archive)";
     }
 }

@@ -96,7 +96,7 @@ internal sealed class ContainerDiskStream : ForwardReadStream
             throw new ImageException(
                 "RegistryNoDisk",
                 stream.visible.Count > 0
-                    ? $"The image has no regular file directly under disk/: {string.Join(", ", stream.visible)} {(stream.visible.Count == 1 ? "is" : "are")} not one. A container disk keeps its disk image as a file in /disk."
+                    ? $"The image has no regular file directly under disk/: {string.Join(", ", stream.visible)} {(stream.visible.Count == 1 ? "is" : "are")} not one. Links are not followed, neither inside the image nor on this machine (CDI would import a link as an empty file). A container disk keeps its disk image as a file in /disk."
                     : "The image has no file directly under disk/. A container disk keeps its disk image as a file in /disk (FROM scratch, ADD disk.qcow2 /disk/).");
         }
         catch

@@ -26,6 +26,28 @@ public sealed class TarChoiceTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Links_in_the_disk_s_place_are_never_followed_to_this_machine_s_files(bool forward)
+    {
+        // A symbolic and a hard link to a file of this machine, as someone else's archive could hold them.
+        byte[] archive = [.. Link("disk/disk.img", '2', "/etc/passwd"), .. Link("disk/other.img", '1', "../../etc/passwd"), .. new byte[1024]];
+
+        var refusal = Refusal(() => ReadAll(TarLayer.Open(Input(archive, forward)).Member));
+
+        Assert.Equal("TarNoDiskImage", refusal.ErrorId);
+        Assert.Contains("2 links, 'disk/disk.img', 'disk/other.img', are not followed", refusal.Message);
+    }
+
+    private static byte[] Link(string name, char type, string target)
+    {
+        var header = TarBlocks.Header(name, 0, type);
+        System.Text.Encoding.ASCII.GetBytes(target).CopyTo(header, 157);
+        TarBlocks.SetChecksum(header);
+        return header;
+    }
+
     [Fact]
     public void Forward_only_reading_refuses_a_lone_file_not_named_like_an_image()
     {

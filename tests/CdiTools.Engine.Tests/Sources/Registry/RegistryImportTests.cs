@@ -148,6 +148,29 @@ public sealed class RegistryImportTests(RegistryImages images)
         Assert.Equal("RegistryNoDisk", error.ErrorId);
     }
 
+    [Theory]
+    [InlineData(false, "/etc/passwd")]
+    [InlineData(false, "../../etc/passwd")]
+    [InlineData(true, "etc/passwd")]
+    public async Task ALinkInTheDisksPlace_IsNeverFollowed_AndIsRegistryNoDisk(bool hardLink, string target)
+    {
+        // The link's target exists in the image too, so neither this machine's file nor the
+        // image's may be read through it.
+        using var folder = new TemporaryDirectory();
+        var layout = new OciLayoutBuilder(folder.File("layout"));
+        var link = hardLink ? LayerEntry.HardLink("disk/disk.img", target) : LayerEntry.Symlink("disk/disk.img", target);
+        layout.Tag(layout.AddImage([layout.AddLayer([LayerEntry.Directory("etc"), LayerEntry.File("etc/passwd", images.DiskA), LayerEntry.Directory("disk"), link])]), "latest");
+        var archive = layout.WriteArchive(folder.File("link.tar"));
+        using var output = new TemporaryDirectory();
+
+        var error = await Assert.ThrowsAsync<ImageException>(() => RegistryImages.ConvertAsync(ImageLocation.Container(ContainerImageReference.Parse("oci-archive:" + archive)), output));
+
+        Assert.Equal("RegistryNoDisk", error.ErrorId);
+        Assert.Contains(hardLink ? "a hard link" : "a symbolic link", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Links are not followed", error.Message, StringComparison.Ordinal);
+        Assert.Empty(output.Files());
+    }
+
     [Fact]
     public async Task TamperedLayer_IsRegistryDigestMismatch_AndLeavesNothing()
     {
