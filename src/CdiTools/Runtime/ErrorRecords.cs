@@ -41,7 +41,7 @@ internal static class ErrorRecords
         "HttpNotFound" => ErrorCategory.ObjectNotFound,
         "HttpUnauthorized" => ErrorCategory.PermissionDenied,
         "HttpTimeout" => ErrorCategory.OperationTimeout,
-        var id when id.StartsWith("HttpTls", StringComparison.Ordinal) || id == "HttpCaBundleInvalid" => ErrorCategory.SecurityError,
+        var id when id.StartsWith("HttpTls", StringComparison.Ordinal) || id is "HttpCaBundleInvalid" or "HttpRedirectRefused" => ErrorCategory.SecurityError,
         var id when id.StartsWith("Http", StringComparison.Ordinal) => ErrorCategory.ConnectionError,
         _ when exception.IsUnsupported => ErrorCategory.NotImplemented,
         _ => ErrorCategory.InvalidData,

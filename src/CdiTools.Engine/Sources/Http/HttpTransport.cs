@@ -130,13 +130,14 @@ internal sealed class HttpTransport : IDisposable
             var next = HttpUris.WithoutUserInfo(location.IsAbsoluteUri ? location : new Uri(current, location));
             if (next.Scheme != Uri.UriSchemeHttp && next.Scheme != Uri.UriSchemeHttps)
             {
-                throw new ImageException("HttpError", $"{Display(current)} redirected to a {next.Scheme} URL, which cannot be read.");
+                // A server must not choose what else is read: a file: URL would be a file of this machine.
+                throw new ImageException("HttpRedirectRefused", $"{Display(current)} redirected to a {next.Scheme}: URL, which is never followed; only http and https redirects are.");
             }
 
             if (current.Scheme == Uri.UriSchemeHttps && next.Scheme == Uri.UriSchemeHttp)
             {
                 // The user's headers would then travel in clear text.
-                throw new ImageException("HttpError", $"{Display(current)} redirected from HTTPS to plain HTTP ({Display(next)}); refused.");
+                throw new ImageException("HttpRedirectRefused", $"{Display(current)} redirected from HTTPS to plain HTTP ({Display(next)}); refused.");
             }
 
             current = next;

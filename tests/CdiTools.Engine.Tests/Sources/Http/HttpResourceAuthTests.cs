@@ -87,6 +87,20 @@ public sealed class HttpResourceAuthTests
         Assert.DoesNotContain(Password, resource.ToString(), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("file:///etc/passwd")]
+    [InlineData("ftp://127.0.0.1/disk.img")]
+    public async Task RedirectToAnotherScheme_IsRefused_AndNothingIsRead(string target)
+    {
+        await using var origin = await TestHttpServer.StartAsync();
+        origin.AddRedirect("disk.img", new Uri(target));
+
+        var error = await Assert.ThrowsAsync<ImageException>(() => HttpResource.OpenAsync(origin.UriFor("disk.img"), Fast, CancellationToken.None));
+
+        Assert.Equal("HttpRedirectRefused", error.ErrorId);
+        Assert.Contains($"redirected to a {new Uri(target).Scheme}: URL", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task RedirectToAnotherServer_DoesNotCarryTheCredentials()
     {
