@@ -38,7 +38,8 @@ $ToolPackages = Join-Path $Root 'tools/PowerShellPackages.csproj'
 
 # Commands the tests call, with the Debian package that provides each: qemu-img is the oracle
 # for conversions, the others make wrapped fixtures; docker-registry is the real registry the
-# container-disk tests pull from, skopeo pushes to it, htpasswd writes its bcrypt users.
+# container-disk tests pull from, skopeo pushes to it, htpasswd writes its bcrypt users; strace
+# shows which files a conversion opens and that it flushes before it renames.
 $TestCommands = [ordered]@{
     'qemu-img' = 'qemu-utils'
     'qemu-io'  = 'qemu-utils'
@@ -50,6 +51,7 @@ $TestCommands = [ordered]@{
     'skopeo'   = 'skopeo'
     'docker-registry' = 'docker-registry'
     'htpasswd' = 'apache2-utils'
+    'strace'   = 'strace'
 }
 
 function Invoke-Native {

@@ -40,6 +40,7 @@ public static class ImageConverter
             KeptBytes = image.Driver.KeptBytes,
             RandomAccess = image.RandomAccess,
             Duration = clock.Elapsed,
+            FlushDuration = sink.FlushDuration,
             Sha256 = output.Sha256,
             TarMember = image.TarMember,
             Notes = image.Details.Notes,

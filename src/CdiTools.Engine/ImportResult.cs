@@ -27,7 +27,11 @@ public sealed record ImportResult
     /// <summary>True when the format layer was read at random offsets, false when forward in one pass.</summary>
     public required bool RandomAccess { get; init; }
 
+    /// <summary>The whole conversion, from opening the image to the disk being on stable storage.</summary>
     public required TimeSpan Duration { get; init; }
+
+    /// <summary>The part of <see cref="Duration"/> spent flushing the disk and its name to stable storage.</summary>
+    public TimeSpan FlushDuration { get; init; }
 
     /// <summary>Disk bytes per second.</summary>
     public double Throughput => Duration.TotalSeconds > 0 ? BytesWritten / Duration.TotalSeconds : 0;

@@ -7,10 +7,14 @@ function Invoke-FreshPwsh {
     .DESCRIPTION
         Binary modules cannot be unloaded, so tests about what a session has loaded need their own
         process. The child is started the way this session was (as a dotnet tool or natively).
+        With -TraceCalls, it runs under strace (every thread, paths of file descriptors shown),
+        which writes the system calls named to -TraceLog, one per line in the order they started.
     #>
     param(
         [Parameter(Mandatory)] [string] $Script,
-        [hashtable] $Environment = @{}
+        [hashtable] $Environment = @{},
+        [string[]] $TraceCalls,
+        [string] $TraceLog
     )
     $file = Join-Path ([IO.Path]::GetTempPath()) "cditools-$([guid]::NewGuid().ToString('n')).ps1"
     Set-Content -Path $file -Value $Script
@@ -24,6 +28,10 @@ function Invoke-FreshPwsh {
         $arguments = @('-NoProfile', '-NonInteractive', '-File', $file)
         if ([IO.Path]::GetFileNameWithoutExtension($host_) -eq 'dotnet') {
             $arguments = @(Join-Path $PSHOME 'pwsh.dll') + $arguments
+        }
+        if ($TraceCalls) {
+            $arguments = @('-f', '-qq', '-y', '-e', "trace=$($TraceCalls -join ',')", '-o', $TraceLog, $host_) + $arguments
+            $host_ = 'strace'
         }
         $output = & $host_ @arguments 2>&1 | ForEach-Object { "$_" }
         [pscustomobject]@{ ExitCode = $LASTEXITCODE; Output = $output -join "`n" }

@@ -18,4 +18,7 @@ public interface IRawSink : IDisposable
 
     /// <summary>Bytes the output occupies: data written, in whole 4 KiB blocks for a sparse file.</summary>
     long AllocatedBytes { get; }
+
+    /// <summary>The part of <see cref="Complete"/> spent making the output durable on stable storage.</summary>
+    TimeSpan FlushDuration => TimeSpan.Zero;
 }

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using CdiTools.Engine.Native;
 using Microsoft.Win32.SafeHandles;
 
 namespace CdiTools.Engine.Sinks;
@@ -7,6 +9,11 @@ namespace CdiTools.Engine.Sinks;
 /// destination's folder and renamed into place only by <see cref="Complete"/>, so a failed or
 /// cancelled conversion leaves neither a partial file nor a changed destination.
 /// </summary>
+/// <remarks>
+/// The file's data reaches stable storage before the rename, and the rename itself (the folder's
+/// entry) after it: once <see cref="Complete"/> returns, a power loss leaves the whole disk under
+/// the destination's name, never a name whose data was still in the page cache.
+/// </remarks>
 public sealed class SparseFileSink : IRawSink
 {
     private readonly SafeFileHandle handle;
@@ -37,6 +44,8 @@ public sealed class SparseFileSink : IRawSink
 
     public long AllocatedBytes { get; private set; }
 
+    public TimeSpan FlushDuration { get; private set; }
+
     public void WriteData(long offset, ReadOnlySpan<byte> data)
     {
         RandomAccess.Write(handle, data, offset);
@@ -51,9 +60,33 @@ public sealed class SparseFileSink : IRawSink
     public void Complete(long length)
     {
         RandomAccess.SetLength(handle, length);
+        var clock = Stopwatch.StartNew();
+        RandomAccess.FlushToDisk(handle);
         handle.Dispose();
-        File.Move(temporaryPath, DestinationPath, overwrite: true);
+        if (OperatingSystem.IsWindows())
+        {
+            // NTFS journals the rename itself once it is written through.
+            WindowsFiles.MoveWritingThrough(temporaryPath, DestinationPath);
+        }
+        else
+        {
+            File.Move(temporaryPath, DestinationPath, overwrite: true);
+        }
+
         completed = true;
+        if (Posix.IsAvailable)
+        {
+            try
+            {
+                Posix.FlushDirectory(Path.GetDirectoryName(DestinationPath)!);
+            }
+            catch (IOException e)
+            {
+                throw new IOException($"The disk was written to '{DestinationPath}' and flushed, but its name may not survive a power loss: {e.Message}", e);
+            }
+        }
+
+        FlushDuration = clock.Elapsed;
     }
 
     public void Dispose()

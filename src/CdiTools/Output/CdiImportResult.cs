@@ -49,7 +49,11 @@ public sealed class CdiImportResult
     /// <summary>True when the image was read at random offsets, false when forward in one pass.</summary>
     public bool RandomAccess => result.RandomAccess;
 
+    /// <summary>The whole conversion, until the disk was on stable storage.</summary>
     public TimeSpan Duration => result.Duration;
+
+    /// <summary>The part of <see cref="Duration"/> spent flushing the disk to stable storage before it took its name.</summary>
+    public TimeSpan FlushDuration => result.FlushDuration;
 
     /// <summary>Disk bytes per second.</summary>
     public double BytesPerSecond => result.Throughput;
