@@ -330,6 +330,24 @@ public sealed class ImageUploadServiceTests : FakeClusterHarness
         Assert.True(proxy.Requests.Count(r => r.Method == "POST") <= 1);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_vmdk_whose_extent_lies_outside_its_folder_is_refused_before_a_DataVolume_exists(bool sized)
+    {
+        var proxy = await SeedAsync();
+        Directory.CreateDirectory(Folder.File("images"));
+        File.WriteAllBytes(Folder.File("secret.raw"), Enumerable.Repeat((byte)0x5A, 1 << 20).ToArray());
+        var descriptor = Folder.File("images/disk.vmdk");
+        File.WriteAllText(descriptor, "# Disk DescriptorFile\nversion=1\nCID=fffffffe\nparentCID=ffffffff\ncreateType=\"monolithicFlat\"\nRW 2048 FLAT \"../secret.raw\" 0\n");
+
+        var error = await Assert.ThrowsAsync<ImageException>(() => UploadAsync(Request(descriptor) with { Size = sized ? 64L << 20 : null }));
+
+        Assert.Equal("VmdkExtentOutsideFolder", error.ErrorId);
+        Assert.Empty(Server.ListObjects("cdi.kubevirt.io/v1beta1", "DataVolume", "vms"));
+        Assert.Empty(proxy.Requests);
+    }
+
     private string Compress(string tool, string file)
     {
         ExternalTool.Run(tool, "-k", "-f", file);
