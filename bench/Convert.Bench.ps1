@@ -3,7 +3,9 @@
     Import-CdiImage against its peers, measured in the same run: qemu-img convert for qcow2 (plain,
     deflate- and zstd-compressed), vmdk (stream-optimized and monolithic sparse), vhd, vhdx and vdi,
     xz/gzip/zstd -dc for wrapped raw, and CDI's two-step path for qcow2.xz and a gzipped vmdk (the
-    decompressor to a scratch file, then qemu-img convert).
+    decompressor to a scratch file, then qemu-img convert). The floor, cp --sparse=always of the
+    raw disk, is timed in the same run. Every side ends with its output flushed to stable storage,
+    on the same file system.
 .DESCRIPTION
     Builds a 2 GiB mixed disk (random, zero, text and sparse regions) once under out/bench, makes
     the fixtures from it, then times each case Repeat times (after one warm-up run, so both sides
@@ -86,20 +88,26 @@ foreach ($name in 'plain.qcow2', 'deflate.qcow2', 'zstd.qcow2', 'raw.xz', 'raw.g
 
 function Fixture([string] $Name) { Join-Path $fixtures ($Name -replace '^(\w+)\.', "`$1-$DiskSize.") }
 
+# Like for like: both sides write to the same file system and end with the disk on stable
+# storage (we flush before the rename; qemu-img's default output cache, unsafe, flushes nothing,
+# so it runs with -t writeback, which fdatasyncs at the end, and with -W, out-of-order writes,
+# its fastest setting; the decompressors are followed by sync --data on their output).
+$qemu = "qemu-img convert -t writeback -W -m 8 -O raw"
+$synced = "&& sync --data '{1}'"
 $cases = @(
-    @{ Case = 'qcow2 plain'; Input = Fixture 'plain.qcow2'; Peer = 'qemu-img convert'; PeerCommand = "qemu-img convert -O raw '{0}' '{1}'" }
-    @{ Case = 'qcow2 deflate'; Input = Fixture 'deflate.qcow2'; Peer = 'qemu-img convert'; PeerCommand = "qemu-img convert -O raw '{0}' '{1}'" }
-    @{ Case = 'qcow2 zstd'; Input = Fixture 'zstd.qcow2'; Peer = 'qemu-img convert'; PeerCommand = "qemu-img convert -O raw '{0}' '{1}'" }
-    @{ Case = 'raw.xz'; Input = Fixture 'raw.xz'; Peer = 'xz -dc'; PeerCommand = "xz -dc '{0}' > '{1}'" }
-    @{ Case = 'raw.gz'; Input = Fixture 'raw.gz'; Peer = 'gzip -dc'; PeerCommand = "gzip -dc '{0}' > '{1}'" }
-    @{ Case = 'raw.zst'; Input = Fixture 'raw.zst'; Peer = 'zstd -dc'; PeerCommand = "zstd -q -dc '{0}' > '{1}'" }
-    @{ Case = 'qcow2.xz'; Input = Fixture 'qcow2.xz'; Peer = 'CDI: xz -dc + qemu-img'; PeerCommand = "xz -dc '{0}' > '{1}.scratch' && qemu-img convert -O raw '{1}.scratch' '{1}' && rm '{1}.scratch'" }
-    @{ Case = 'vmdk streamOptimized'; Input = Fixture 'stream.vmdk'; Peer = 'qemu-img convert'; PeerCommand = "qemu-img convert -O raw '{0}' '{1}'" }
-    @{ Case = 'vmdk monolithicSparse'; Input = Fixture 'sparse.vmdk'; Peer = 'qemu-img convert'; PeerCommand = "qemu-img convert -O raw '{0}' '{1}'" }
-    @{ Case = 'vmdk.gz'; Input = Fixture 'vmdk.gz'; Peer = 'CDI: gzip -dc + qemu-img'; PeerCommand = "gzip -dc '{0}' > '{1}.scratch' && qemu-img convert -O raw '{1}.scratch' '{1}' && rm '{1}.scratch'" }
-    @{ Case = 'vhd dynamic'; Input = Fixture 'dynamic.vhd'; Peer = 'qemu-img convert'; PeerCommand = "qemu-img convert -f vpc -O raw '{0}' '{1}'" }
-    @{ Case = 'vhdx dynamic'; Input = Fixture 'dynamic.vhdx'; Peer = 'qemu-img convert'; PeerCommand = "qemu-img convert -O raw '{0}' '{1}'" }
-    @{ Case = 'vdi dynamic'; Input = Fixture 'dynamic.vdi'; Peer = 'qemu-img convert'; PeerCommand = "qemu-img convert -O raw '{0}' '{1}'" }
+    @{ Case = 'qcow2 plain'; Input = Fixture 'plain.qcow2'; Peer = 'qemu-img convert'; PeerCommand = "$qemu '{0}' '{1}'" }
+    @{ Case = 'qcow2 deflate'; Input = Fixture 'deflate.qcow2'; Peer = 'qemu-img convert'; PeerCommand = "$qemu '{0}' '{1}'" }
+    @{ Case = 'qcow2 zstd'; Input = Fixture 'zstd.qcow2'; Peer = 'qemu-img convert'; PeerCommand = "$qemu '{0}' '{1}'" }
+    @{ Case = 'raw.xz'; Input = Fixture 'raw.xz'; Peer = 'xz -dc'; PeerCommand = "xz -T0 -dc '{0}' > '{1}' $synced" }
+    @{ Case = 'raw.gz'; Input = Fixture 'raw.gz'; Peer = 'gzip -dc'; PeerCommand = "gzip -dc '{0}' > '{1}' $synced" }
+    @{ Case = 'raw.zst'; Input = Fixture 'raw.zst'; Peer = 'zstd -dc'; PeerCommand = "zstd -q -dc '{0}' > '{1}' $synced" }
+    @{ Case = 'qcow2.xz'; Input = Fixture 'qcow2.xz'; Peer = 'CDI: xz -dc + qemu-img'; PeerCommand = "xz -T0 -dc '{0}' > '{1}.scratch' && $qemu '{1}.scratch' '{1}' && rm '{1}.scratch'" }
+    @{ Case = 'vmdk streamOptimized'; Input = Fixture 'stream.vmdk'; Peer = 'qemu-img convert'; PeerCommand = "$qemu '{0}' '{1}'" }
+    @{ Case = 'vmdk monolithicSparse'; Input = Fixture 'sparse.vmdk'; Peer = 'qemu-img convert'; PeerCommand = "$qemu '{0}' '{1}'" }
+    @{ Case = 'vmdk.gz'; Input = Fixture 'vmdk.gz'; Peer = 'CDI: gzip -dc + qemu-img'; PeerCommand = "gzip -dc '{0}' > '{1}.scratch' && $qemu '{1}.scratch' '{1}' && rm '{1}.scratch'" }
+    @{ Case = 'vhd dynamic'; Input = Fixture 'dynamic.vhd'; Peer = 'qemu-img convert'; PeerCommand = "qemu-img convert -t writeback -W -m 8 -f vpc -O raw '{0}' '{1}'" }
+    @{ Case = 'vhdx dynamic'; Input = Fixture 'dynamic.vhdx'; Peer = 'qemu-img convert'; PeerCommand = "$qemu '{0}' '{1}'" }
+    @{ Case = 'vdi dynamic'; Input = Fixture 'dynamic.vdi'; Peer = 'qemu-img convert'; PeerCommand = "$qemu '{0}' '{1}'" }
 ) | Where-Object { $name = $_.Case; @($Only | Where-Object { $name -like $_ }).Count -gt 0 }
 
 # Each of our conversions runs in a fresh pwsh, as a user would run it, so its peak working set
@@ -111,10 +119,18 @@ Import-Module $Module
 $clock = [Diagnostics.Stopwatch]::StartNew()
 $result = Import-CdiImage -LiteralPath $In -DestinationPath $Out -Force -PassThru
 $clock.Stop()
-[pscustomobject]@{ Seconds = $clock.Elapsed.TotalSeconds; PeakMiB = [Diagnostics.Process]::GetCurrentProcess().PeakWorkingSet64 / 1MB; Scratch = $result.ScratchBytes; Kept = $result.KeptBytes } | ConvertTo-Json -Compress
+[pscustomobject]@{ Seconds = $clock.Elapsed.TotalSeconds; FlushSeconds = $result.FlushDuration.TotalSeconds; PeakMiB = [Diagnostics.Process]::GetCurrentProcess().PeakWorkingSet64 / 1MB; Scratch = $result.ScratchBytes; Kept = $result.KeptBytes } | ConvertTo-Json -Compress
 '@ | Set-Content $ourScript
 
 function Measure-Ours([string] $In, [string] $Out) { Invoke-FreshPwsh $ourScript @($env:CDITOOLS_MODULE, $In, $Out) }
+
+# The floor: copying the raw disk itself, holes kept and flushed, on the same file system, in
+# the same run. No converter can write the same disk faster than this.
+$floorOut = Join-Path $outputs 'floor.raw'
+$floorCommand = "cp --sparse=always '$raw' '$floorOut' && sync --data '$floorOut'"
+$null = Measure-Peer $floorCommand
+$floorSeconds = Get-Median @(1..$Repeat | ForEach-Object { Remove-Item $floorOut -ErrorAction SilentlyContinue; Measure-Peer $floorCommand })
+Remove-Item $floorOut -ErrorAction SilentlyContinue
 
 $rows = foreach ($case in $cases) {
     $oursOut = Join-Path $outputs 'ours.raw'
@@ -133,6 +149,8 @@ $rows = foreach ($case in $cases) {
         PeerSeconds = [math]::Round($peerSeconds, 2)
         OurSeconds  = [math]::Round($oursSeconds, 2)
         Ratio       = [math]::Round($oursSeconds / $peerSeconds, 2)
+        OverFloor   = [math]::Round($oursSeconds / $floorSeconds, 2)
+        OurFlush    = [math]::Round((Get-Median $ours.FlushSeconds), 2)
         OurPeakMiB  = [math]::Round(($ours.PeakMiB | Measure-Object -Maximum).Maximum)
         ScratchMiB  = [math]::Round(($ours.Scratch | Measure-Object -Maximum).Maximum / 1MB, 1)
         KeptMiB     = [math]::Round(($ours.Kept | Measure-Object -Maximum).Maximum / 1MB, 1)
@@ -140,9 +158,10 @@ $rows = foreach ($case in $cases) {
     Remove-Item $oursOut, $peerOut -ErrorAction SilentlyContinue
 }
 
+$rows = @([pscustomobject]@{ Case = 'floor'; Peer = 'cp --sparse=always + sync'; PeerSeconds = [math]::Round($floorSeconds, 2) }) + @($rows)
 $rows | Format-Table -AutoSize | Out-String -Width 200 | Out-Host
 $baseline = & ([Environment]::ProcessPath) @(if ([IO.Path]::GetFileNameWithoutExtension([Environment]::ProcessPath) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' }) -NoProfile -Command "Import-Module '$env:CDITOOLS_MODULE'; [Diagnostics.Process]::GetCurrentProcess().PeakWorkingSet64 / 1MB"
 Write-Host ("Peak working set of a pwsh that only imports the module: {0:N0} MiB (included in OurPeakMiB)." -f [double]($baseline | Select-Object -Last 1))
-Write-Host ("Ratio is our median time over the peer's, {0} runs each after a warm-up; below 1.0 is faster." -f $Repeat)
+Write-Host ("Ratio is our median time over the peer's, {0} runs each after a warm-up; below 1.0 is faster. OverFloor is ours over the floor's; OurFlush is the part of our time spent flushing (included)." -f $Repeat)
 $slower = @($rows | Where-Object Ratio -GT 1.0)
 if ($slower) { Write-Host "Slower than the peer: $($slower.Case -join ', ')" -ForegroundColor Yellow }
