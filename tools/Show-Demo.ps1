@@ -59,7 +59,7 @@ Show-Step 'Where CDI v1.66.0 would need a scratch PVC for this very image, and w
     "Scratch PVC class: $($scratch[0].ScratchStorageClass)"
 }
 
-Show-Step 'What Import-CdiImage does instead, on the client: the same cells with no scratch bytes' {
+Show-Step 'What Import-CdiImage does instead, on the client: no scratch bytes (an upload still gets an empty scratch PVC from CDI: ClusterScratchPvc)' {
     Get-CdiSupportMatrix -Engine -Format Qcow2Xz -CdiVersion v1.66.0
 }
 

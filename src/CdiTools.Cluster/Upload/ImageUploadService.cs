@@ -66,8 +66,9 @@ public sealed record ImageUploadResult(DataVolumeView DataVolume, UploadTransfer
 
 /// <summary>
 /// Uploads an image into a DataVolume the way virtctl image-upload does, and more: sizes the volume
-/// from the image, converts on this side (so the upload is raw in gzip and CDI needs no scratch
-/// space), streams without a copy, retries what can be retried, and waits for CDI's verdict.
+/// from the image, converts on this side (so the upload is raw in gzip, which CDI writes straight
+/// into the volume with no scratch copy; CDI still creates an empty scratch PVC for the upload
+/// pod), streams without a copy, retries what can be retried, and waits for CDI's verdict.
 /// </summary>
 public sealed class ImageUploadService(CdiApi api)
 {
