@@ -158,8 +158,11 @@ $rows = foreach ($case in $cases) {
     Remove-Item $oursOut, $peerOut -ErrorAction SilentlyContinue
 }
 
-$rows = @([pscustomobject]@{ Case = 'floor'; Peer = 'cp --sparse=always + sync'; PeerSeconds = [math]::Round($floorSeconds, 2) }) + @($rows)
+# The floor's row has every column, so the table shows them all.
+$floor = [pscustomobject]@{ Case = 'floor'; Peer = 'cp --sparse=always + sync'; PeerSeconds = [math]::Round($floorSeconds, 2); OurSeconds = $null; Ratio = $null; OverFloor = $null; OurFlush = $null; OurPeakMiB = $null; ScratchMiB = $null; KeptMiB = $null }
+$rows = @($floor) + @($rows)
 $rows | Format-Table -AutoSize | Out-String -Width 200 | Out-Host
+$rows | ConvertTo-Json | Set-Content (Join-Path $Work 'convert-bench.json')
 $baseline = & ([Environment]::ProcessPath) @(if ([IO.Path]::GetFileNameWithoutExtension([Environment]::ProcessPath) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' }) -NoProfile -Command "Import-Module '$env:CDITOOLS_MODULE'; [Diagnostics.Process]::GetCurrentProcess().PeakWorkingSet64 / 1MB"
 Write-Host ("Peak working set of a pwsh that only imports the module: {0:N0} MiB (included in OurPeakMiB)." -f [double]($baseline | Select-Object -Last 1))
 Write-Host ("Ratio is our median time over the peer's, {0} runs each after a warm-up; below 1.0 is faster. OverFloor is ours over the floor's; OurFlush is the part of our time spent flushing (included)." -f $Repeat)
