@@ -178,17 +178,19 @@ public sealed class CdiApi(ClusterConnection connection)
         }
     }
 
-    /// <summary>Deletes a DataVolume (its PVC and what it owns go with it); false when there was none.</summary>
-    public async Task<bool> DeleteDataVolumeAsync(string name, string @namespace, CancellationToken cancellationToken)
+    /// <summary>Deletes a DataVolume (its PVC and what it owns go with it), whichever way the API server answers.</summary>
+    public async Task<DeleteOutcome> DeleteDataVolumeAsync(string name, string @namespace, CancellationToken cancellationToken)
     {
         try
         {
-            await dataVolumes.DeleteNamespacedAsync<DataVolume>(@namespace, name, cancellationToken).ConfigureAwait(false);
-            return true;
+            // Read as untyped JSON: a DataVolume that goes at once is answered with a Status, not the object.
+            var answer = await Connection.Client.CustomObjects.DeleteNamespacedCustomObjectAsync(
+                CdiResources.CdiGroup, CdiResources.CdiVersion, @namespace, CdiResources.DataVolumePlural, name, cancellationToken: cancellationToken).ConfigureAwait(false);
+            return DeleteOutcome.FromAnswer(answer);
         }
         catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
         {
-            return false;
+            return DeleteOutcome.NotFound;
         }
         catch (HttpOperationException e)
         {

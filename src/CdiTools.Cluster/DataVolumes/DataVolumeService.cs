@@ -101,8 +101,8 @@ public sealed class DataVolumeService(CdiApi api)
             ? DataVolumeView.Of(dataVolume, await scratch.ContextOrNullAsync(null, cancellationToken).ConfigureAwait(false))
             : null;
 
-    /// <summary>Deletes a DataVolume; its PVC and the Secrets and ConfigMaps it owns go with it. False when it did not exist.</summary>
-    public Task<bool> RemoveAsync(string name, string @namespace, CancellationToken cancellationToken) =>
+    /// <summary>Deletes a DataVolume; its PVC and the Secrets and ConfigMaps it owns go with it.</summary>
+    public Task<DeleteOutcome> RemoveAsync(string name, string @namespace, CancellationToken cancellationToken) =>
         api.DeleteDataVolumeAsync(name, @namespace, cancellationToken);
 
     private async Task PreflightAsync(DataVolumeRequest request, DataVolumeManifest manifest, CancellationToken cancellationToken)

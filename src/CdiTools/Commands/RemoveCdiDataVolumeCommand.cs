@@ -44,13 +44,16 @@ public sealed class RemoveCdiDataVolumeCommand : ClusterCmdlet
 
             try
             {
-                if (!RunWorker((_, token) => service.RemoveAsync(name, ns, token)))
+                var outcome = RunWorker((_, token) => service.RemoveAsync(name, ns, token));
+                if (!outcome.Found)
                 {
                     WriteError(new ErrorRecord(new ItemNotFoundException($"There is no DataVolume {ns}/{name}."), "DataVolumeNotFound", ErrorCategory.ObjectNotFound, name));
                     continue;
                 }
 
-                WriteVerbose($"Deleted DataVolume {ns}/{name}.");
+                WriteVerbose(outcome.Pending
+                    ? $"DataVolume {ns}/{name} is marked for deletion; it goes once its finalizers are done ({string.Join(", ", outcome.PendingFinalizers)})."
+                    : $"Deleted DataVolume {ns}/{name}.");
             }
             catch (OperationCanceledException) when (Cancellation.IsCancellationRequested)
             {

@@ -4,6 +4,7 @@ using CdiTools.Cluster.Connection;
 using CdiTools.Cluster.DataVolumes;
 using CdiTools.Cluster.Tests.FakeCluster;
 using k8s;
+using k8s.Models;
 
 namespace CdiTools.Cluster.Tests.DataVolumes;
 
@@ -221,7 +222,7 @@ public sealed class DataVolumeServiceTests : FakeClusterHarness
         var service = Service();
         await service.CreateAsync(Http with { Credential = new("u", "p"), CertificatePem = DataVolumeManifestTests.TestPem() }, default);
 
-        Assert.True(await service.RemoveAsync("disk", "vms", default));
+        Assert.True((await service.RemoveAsync("disk", "vms", default)).Found);
 
         await EventuallyAsync(() => Task.FromResult(Stored("Secret", "disk-source-credentials") is null && Stored("ConfigMap", "disk-source-ca") is null));
         Assert.Null(Stored("PersistentVolumeClaim", "disk"));
@@ -234,9 +235,27 @@ public sealed class DataVolumeServiceTests : FakeClusterHarness
         var service = Service();
         await service.CreateAsync(Http, default);
 
-        Assert.True(await service.RemoveAsync("disk", "vms", default));
+        var removed = await service.RemoveAsync("disk", "vms", default);
+
+        Assert.Equal((true, false), (removed.Found, removed.Pending));
         Assert.Null(Stored("DataVolume", "disk", DataVolumes));
-        Assert.False(await service.RemoveAsync("disk", "vms", default));
+        Assert.False((await service.RemoveAsync("disk", "vms", default)).Found);
         Assert.Null(await service.GetAsync("disk", "vms", default));
+    }
+
+    [Fact]
+    public async Task Removing_one_that_a_finalizer_holds_says_it_is_pending_and_which_finalizer()
+    {
+        Seed();
+        var service = Service();
+        await service.CreateAsync(Http, default);
+        await Client.CustomObjects.PatchNamespacedCustomObjectAsync(
+            new V1Patch("""{"metadata":{"finalizers":["example.com/backup"]}}""", V1Patch.PatchType.MergePatch), "cdi.kubevirt.io", "v1beta1", "vms", "datavolumes", "disk");
+
+        var removed = await service.RemoveAsync("disk", "vms", default);
+
+        Assert.Equal((true, true), (removed.Found, removed.Pending));
+        Assert.Equal(["example.com/backup"], removed.PendingFinalizers);
+        Assert.NotNull(Stored("DataVolume", "disk", DataVolumes)?["metadata"]?["deletionTimestamp"]);
     }
 }

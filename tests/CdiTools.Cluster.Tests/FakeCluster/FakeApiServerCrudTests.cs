@@ -159,11 +159,11 @@ public sealed class FakeApiServerCrudTests : FakeClusterHarness
     }
 
     [Fact]
-    public async Task Delete_answers_with_the_object_and_finalizers_hold_it_until_removed()
+    public async Task Delete_answers_a_Status_when_the_object_is_gone_and_finalizers_hold_it_until_removed()
     {
         await CreateConfigMapAsync("gone", []);
         var deleted = await Client.CoreV1.DeleteNamespacedConfigMapAsync("gone", "default");
-        Assert.NotNull(deleted);
+        Assert.Equal(("Status", "Success", "gone", "configmaps"), (deleted.Kind, deleted.Status, deleted.Details.Name, deleted.Details.Kind));
         await FailsAsync(() => Client.CoreV1.ReadNamespacedConfigMapAsync("gone", "default"));
 
         await Client.CoreV1.CreateNamespacedConfigMapAsync(
@@ -174,6 +174,35 @@ public sealed class FakeApiServerCrudTests : FakeClusterHarness
         await Client.CoreV1.PatchNamespacedConfigMapAsync(
             new V1Patch("""{"metadata":{"finalizers":null}}""", V1Patch.PatchType.MergePatch), "held", "default");
         await FailsAsync(() => Client.CoreV1.ReadNamespacedConfigMapAsync("held", "default"));
+    }
+
+    [Fact]
+    public async Task A_custom_resource_deleted_at_once_answers_a_Status_and_one_held_by_a_finalizer_answers_itself()
+    {
+        Server.InstallCdi();
+        await Client.CustomObjects.CreateNamespacedCustomObjectAsync(DataVolume("gone"), Cdi, V1Beta1, "default", "datavolumes");
+        var held = DataVolume("held");
+        held["metadata"]!["finalizers"] = new JsonArray("example.com/hold");
+        await Client.CustomObjects.CreateNamespacedCustomObjectAsync(held, Cdi, V1Beta1, "default", "datavolumes");
+
+        var gone = Node(await Client.CustomObjects.DeleteNamespacedCustomObjectAsync(Cdi, V1Beta1, "default", "datavolumes", "gone"));
+        var marked = Node(await Client.CustomObjects.DeleteNamespacedCustomObjectAsync(Cdi, V1Beta1, "default", "datavolumes", "held"));
+
+        Assert.Equal("Status", (string?)gone["kind"]);
+        Assert.Equal("Success", (string?)gone["status"]);
+        Assert.Equal("gone", (string?)gone["details"]!["name"]);
+        Assert.Equal("DataVolume", (string?)marked["kind"]);
+        Assert.NotNull(marked["metadata"]!["deletionTimestamp"]);
+    }
+
+    [Fact]
+    public async Task A_storage_class_delete_answers_with_the_class_as_its_registry_returns_deleted_objects()
+    {
+        await Client.StorageV1.CreateStorageClassAsync(new V1StorageClass { Metadata = new V1ObjectMeta { Name = "fast" }, Provisioner = "example.com/csi" });
+
+        var deleted = await Client.StorageV1.DeleteStorageClassAsync("fast");
+
+        Assert.Equal(("StorageClass", "fast"), (deleted.Kind, deleted.Metadata.Name));
     }
 
     [Fact]

@@ -33,6 +33,14 @@ internal sealed class ApiResource
     /// </summary>
     public bool AllowUnconditionalUpdate { get; init; } = true;
 
+    /// <summary>
+    /// What a DELETE that removes the object at once answers: the object for the few registries
+    /// that set ReturnDeletedObject (pods, services, storage classes, namespaces), a Status of
+    /// success for the rest, custom resources, Secrets and ConfigMaps among them. A delete that
+    /// finalizers hold back answers with the object either way.
+    /// </summary>
+    public bool ReturnsDeletedObject { get; init; }
+
     /// <summary>Only POST is served, answered by a handler rather than stored (UploadTokenRequest).</summary>
     public bool CreateOnly { get; init; }
 

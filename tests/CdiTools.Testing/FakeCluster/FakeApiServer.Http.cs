@@ -333,7 +333,13 @@ public sealed partial class FakeApiServer
                         OnChanged();
                     }
 
-                    return await WriteJsonAsync(context, finished ? 200 : 202, deleted).ConfigureAwait(false);
+                    // The API server answers 202 only for a delete held back that asked for the
+                    // legacy orphanDependents: false; 200 otherwise (apiserver's DeleteResource).
+                    var legacyCascade = !string.IsNullOrWhiteSpace(body) && ParseObject(body)["orphanDependents"]?.GetValue<bool>() == false;
+                    return await WriteJsonAsync(
+                        context,
+                        !finished && legacyCascade ? 202 : 200,
+                        finished && !target.Resource.ReturnsDeletedObject ? DeletedStatus(target.Resource, deleted) : deleted).ConfigureAwait(false);
                 }
 
             default:
@@ -875,6 +881,22 @@ public sealed partial class FakeApiServer
 
         return result;
     }
+
+    // The Status a registry without ReturnDeletedObject answers once the object is gone.
+    private static JsonObject DeletedStatus(ApiResource r, JsonObject deleted) => new()
+    {
+        ["kind"] = "Status",
+        ["apiVersion"] = "v1",
+        ["metadata"] = new JsonObject(),
+        ["status"] = "Success",
+        ["details"] = new JsonObject
+        {
+            ["name"] = Metadata(deleted)["name"]?.DeepClone(),
+            ["group"] = r.Group,
+            ["kind"] = r.Name,
+            ["uid"] = Metadata(deleted)["uid"]?.DeepClone(),
+        },
+    };
 
     private (JsonObject Deleted, bool Finished) Delete(Target target, string body, bool dryRun, string propagation)
     {

@@ -96,6 +96,7 @@ internal sealed class ResourceCatalog
             Namespaced = namespaced,
             HasStatusSubresource = status,
             ShortNames = shortNames,
+            ReturnsDeletedObject = kind is "Namespace" or "Pod" or "Service",
         };
 
         yield return Core("namespaces", "namespace", "Namespace", false, true, "ns");
@@ -115,6 +116,7 @@ internal sealed class ResourceCatalog
             Kind = "StorageClass",
             Namespaced = false,
             ShortNames = ["sc"],
+            ReturnsDeletedObject = true,
         };
     }
 
