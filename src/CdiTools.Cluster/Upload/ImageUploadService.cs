@@ -129,10 +129,14 @@ public sealed class ImageUploadService(CdiApi api)
         var proxy = UploadProxyAddress.Resolve(request.UploadProxyUrl, config);
 
         // The disk's size; 0 while unknown, which only a given size or an existing volume allows.
+        // A file sent as it is still holds a disk that CDI unpacks into the volume: the volume is
+        // sized from that disk, never from the (compressed) file. Only an archive's contents are
+        // not a disk, and its file's length bounds them.
+        var fileLength = convert ? (long?)null : new FileInfo(request.Source.Path!).Length;
         long virtualSize;
-        if (!convert)
+        if (request.Archive)
         {
-            virtualSize = new FileInfo(request.Source.Path!).Length;
+            virtualSize = fileLength!.Value;
         }
         else if (request.Size is null && !request.NoCreate)
         {
@@ -160,7 +164,7 @@ public sealed class ImageUploadService(CdiApi api)
             verbose(request.Size is null
                 ? $"Sizing {ns}/{request.Name} at {PvcSize.ExactQuantity(requestedSize)}: the disk is {PvcSize.ExactQuantity(virtualSize)}{(request.VolumeMode == "Block" ? string.Empty : $" plus CDI's filesystem overhead of {Overhead(request.StorageClass, config):0.###}")}."
                 : $"Creating {ns}/{request.Name} at the size given, {PvcSize.ExactQuantity(requestedSize)}.");
-            if (request.Size is { } given && convert && virtualSize > 0 && given < RequiredSize(virtualSize, request, config, release))
+            if (request.Size is { } given && !request.Archive && virtualSize > 0 && given < RequiredSize(virtualSize, request, config, release))
             {
                 throw new ClusterException(
                     "SizeTooSmallForImage",
@@ -236,7 +240,7 @@ public sealed class ImageUploadService(CdiApi api)
                     await using var file = new FileStream(request.Source.Path!, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.Asynchronous | FileOptions.SequentialScan);
                     await file.CopyToAsync(stream, 1 << 20, ct).ConfigureAwait(false);
                 },
-                virtualSize,
+                fileLength,
                 "application/octet-stream");
         var transfer = await client.SendAsync(
             body,
@@ -249,7 +253,7 @@ public sealed class ImageUploadService(CdiApi api)
                 var total = Interlocked.Add(ref sent, count);
                 if (!convert)
                 {
-                    progress(new UploadProgress("Uploading", total, virtualSize, total, clock.Elapsed));
+                    progress(new UploadProgress("Uploading", total, fileLength!.Value, total, clock.Elapsed));
                 }
             },
             cancellationToken).ConfigureAwait(false);

@@ -92,6 +92,27 @@ public sealed class ImageUploadServiceTests : FakeClusterHarness
     }
 
     [Fact]
+    public async Task NoConvert_sizes_the_DataVolume_from_the_disk_inside_a_compressed_image_not_from_the_file()
+    {
+        var proxy = await SeedAsync();
+        var (qcow2, sha256, size) = Image();
+        var xz = Compress("xz", qcow2);
+
+        var result = await UploadAsync(Request(xz) with { NoConvert = true });
+
+        var stored = Assert.Single(proxy.Uploads, u => u.Succeeded);
+        Assert.Equal(new FileInfo(xz).Length, stored.ContentLength);
+        Assert.Equal(sha256, stored.Sha256);
+        Assert.Equal(size, result.VirtualSize);
+        Assert.Equal((long)Math.Ceiling(size * 1.06), result.RequestedSize);
+        Assert.Equal(result.RequestedSize, result.DataVolume.Size);
+
+        var tooSmall = await Assert.ThrowsAsync<ClusterException>(() => UploadAsync(Request(xz, "small") with { NoConvert = true, Size = new FileInfo(xz).Length + (1 << 20) }));
+        Assert.Equal("SizeTooSmallForImage", tooSmall.ErrorId);
+        Assert.Null(Server.GetObject("cdi.kubevirt.io/v1beta1", "DataVolume", "small", "vms"));
+    }
+
+    [Fact]
     public async Task An_archive_goes_as_it_is_to_an_archive_DataVolume()
     {
         var proxy = await SeedAsync();
