@@ -42,8 +42,20 @@ Describe 'New-CdiDataVolume -AsManifest (no cluster)' {
         $hidden | Should -Not -Match ([regex]::Escape($Password))
         $hidden | Should -Match 'secretKey: <redacted>'
         $shown | Should -Match "secretKey: $([regex]::Escape($Password))"
-        ($hidden -split '(?m)^---$') | Should -HaveCount 2
+        @($hidden -split '(?m)^---$' | Where-Object { $_.Trim() }) | Should -HaveCount 2
+        $hidden | Should -Match '\A---\n'
         $hidden | Should -Match '(?m)^  namespace: vms$'
+    }
+
+    It 'writes one YAML document per object when manifests are piped on, so kubectl apply gets every one' {
+        $csv = Join-Path $TestDrive 'dvs.csv'
+        "Name,Url,Size`nweb-1,https://images.example/a.img,1Gi`nweb-2,https://images.example/b.img,2Gi" | Set-Content $csv
+
+        $stream = (Import-Csv $csv | New-CdiDataVolume -AsManifest) -join "`n"
+
+        $documents = @($stream -split '(?m)^---$' | Where-Object { $_.Trim() })
+        $documents | Should -HaveCount 2
+        ($documents | ForEach-Object { if ($_ -match '(?m)^  name: (\S+)$') { $Matches[1] } }) | Should -Be @('web-1', 'web-2')
     }
 
     It 'refuses what CDI would refuse: <Id>' -ForEach @(

@@ -9,10 +9,15 @@ public static class DataVolumeManifestYaml
     /// <summary>What stands in a Secret's values when they are not shown.</summary>
     public const string Redacted = "<redacted>";
 
+    /// <remarks>
+    /// Every document starts with its own <c>---</c> line, so manifests written one after another
+    /// (a pipeline into kubectl apply, or into one file) stay separate documents instead of one
+    /// whose repeated keys keep only the last object.
+    /// </remarks>
     public static string Render(DataVolumeManifest manifest, bool includeSecretValues)
     {
         var documents = manifest.Objects().Select(o => o is V1Secret secret && !includeSecretValues ? WithoutValues(secret) : o);
-        return string.Join("---\n", documents.Select(o => KubernetesYaml.Serialize(o).TrimEnd('\n') + "\n"));
+        return string.Concat(documents.Select(o => "---\n" + KubernetesYaml.Serialize(o).TrimEnd('\n') + "\n"));
     }
 
     private static V1Secret WithoutValues(V1Secret secret) => new()

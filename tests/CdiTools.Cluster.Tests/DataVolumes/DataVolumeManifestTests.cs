@@ -151,6 +151,25 @@ public sealed class DataVolumeManifestTests
         Assert.DoesNotContain("requested", shown, StringComparison.OrdinalIgnoreCase);
     }
 
+    [Theory]
+    [InlineData("\n")]
+    [InlineData("")]
+    [InlineData("\r\n")]
+    public void Manifests_written_one_after_another_stay_separate_documents(string between)
+    {
+        // What a pipeline of -AsManifest hands kubectl apply: each manifest a string, joined by
+        // PowerShell with a line break, or written to a file back to back.
+        var rendered = new[] { "a", "b", "c" }.Select(name => DataVolumeManifestYaml.Render(
+            DataVolumeManifestBuilder.Build(Request(name, DataVolumeSourceKind.Http) with { Url = $"https://x/{name}.img", Credential = new("u", "p"), Size = 1L << 30 }, "vms"),
+            includeSecretValues: false));
+
+        var stream = string.Join(between, rendered);
+
+        var documents = KubernetesYaml.LoadAllFromString(stream, new Dictionary<string, Type> { ["cdi.kubevirt.io/v1beta1/DataVolume"] = typeof(Models.DataVolume) });
+        Assert.Equal(["a", "b", "c"], documents.OfType<Models.DataVolume>().Select(d => d.Metadata.Name));
+        Assert.Equal(["a-source-credentials", "b-source-credentials", "c-source-credentials"], documents.OfType<k8s.Models.V1Secret>().Select(d => d.Metadata.Name));
+    }
+
     [Fact]
     public void Without_a_namespace_the_objects_name_none_and_a_clone_needs_its_source_namespace()
     {
