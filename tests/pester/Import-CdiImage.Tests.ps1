@@ -34,15 +34,36 @@ Describe 'Import-CdiImage to a local file' {
     }
 
     It 'takes files from Get-ChildItem and names each NAME.raw in a destination folder' {
-        & xz -k -T1 -0 $qcow2
-        & zstd -q -k $qcow2
+        Copy-Item $qcow2 (Join-Path $work 'other.qcow2')
+        & xz -T1 -0 $qcow2
+        & zstd -q --rm (Join-Path $work 'other.qcow2')
         $out = New-Item -ItemType Directory (Join-Path $work 'out')
 
-        $results = Get-ChildItem (Join-Path $work 'disk.qcow2.*') | Import-CdiImage -DestinationPath $out -PassThru -Force
+        $results = Get-ChildItem (Join-Path $work '*.qcow2.*') | Import-CdiImage -DestinationPath $out -PassThru
 
         $results | Should -HaveCount 2
-        (Get-ChildItem $out).Name | Should -Be @('disk.raw')
+        (Get-ChildItem $out).Name | Sort-Object | Should -Be @('disk.raw', 'other.raw')
         ($results.FormatChain | Where-Object { $_ -like 'xz*' }) | Should -Match 'liblzma'
+    }
+
+    It 'refuses inputs that would write the same file, before writing any, even with -Force: <Case>' -ForEach @(
+        @{ Case = 'one base name in a folder'; Files = @('demo.vhd', 'demo.vhdx', 'demo.vdi.zst'); Destination = 'out/' }
+        @{ Case = 'an image beside its compressed copy'; Files = @('x.qcow2', 'x.qcow2.xz'); Destination = 'out/' }
+        @{ Case = 'one file for several inputs'; Files = @('a.qcow2', 'b.qcow2'); Destination = 'out/one.raw' }
+    ) {
+        New-Item -ItemType Directory (Join-Path $work 'out') | Out-Null
+        foreach ($file in $Files) { Copy-Item $qcow2 (Join-Path $work $file) }
+        Copy-Item $qcow2 (Join-Path $work 'alone.qcow2')
+        $inputs = @($Files | ForEach-Object { Join-Path $work $_ })
+        $destination = Join-Path $work $Destination
+
+        $results = @($inputs + (Join-Path $work 'alone.qcow2') | Get-Item | Import-CdiImage -DestinationPath { if ($_.Name -eq 'alone.qcow2') { Join-Path $work 'out/alone.raw' } else { $destination } } -Force -PassThru -ErrorVariable failures -ErrorAction SilentlyContinue)
+
+        $results.Destination | Should -Be @((Join-Path $work 'out/alone.raw'))
+        (Get-ChildItem (Join-Path $work 'out')).Name | Should -Be @('alone.raw')
+        $failures | Should -HaveCount $Files.Count
+        $failures | ForEach-Object { $_.FullyQualifiedErrorId | Should -BeLike 'DestinationCollision,*' }
+        foreach ($file in $Files) { ($failures | Out-String -Width 400) | Should -Match ([regex]::Escape($file)) }
     }
 
     It 'computes the destination per input from a delay-bind script block' {

@@ -43,6 +43,26 @@ Describe 'Import-CdiImage -Namespace' {
         $done.Phase | Should -Be @('Succeeded', 'Succeeded')
     }
 
+    It 'refuses images that would go into one DataVolume, before creating anything, and uploads the rest' {
+        $folder = Join-Path $TestDrive 'clash'
+        New-Item -ItemType Directory $folder | Out-Null
+        Copy-Item $Sample (Join-Path $folder 'fedora.qcow2.xz')
+        Copy-Item $Sample (Join-Path $folder 'Fedora.vmdk.xz')
+        Copy-Item $Sample (Join-Path $folder 'solo.qcow2.xz')
+
+        $done = Get-ChildItem $folder | Import-CdiImage -Namespace vms -ThrottleLimit 3 -KubeConfig $cluster.Kubeconfig -PassThru -ErrorVariable failures -ErrorAction SilentlyContinue
+        Import-CdiImage (Join-Path $folder 'solo.qcow2.xz'), $Sample -Namespace vms -Name one -KubeConfig $cluster.Kubeconfig -ErrorVariable named -ErrorAction SilentlyContinue
+
+        $done.Name | Should -Be @('solo')
+        $failures | Should -HaveCount 2
+        $failures | ForEach-Object { $_.FullyQualifiedErrorId | Should -BeLike 'DataVolumeNameCollision,*' }
+        ($failures | Out-String -Width 400) | Should -Match 'fedora\.qcow2\.xz'
+        ($failures | Out-String -Width 400) | Should -Match 'Fedora\.vmdk\.xz'
+        $named | Should -HaveCount 2
+        { Invoke-FakeCluster $cluster '/apis/cdi.kubevirt.io/v1beta1/namespaces/vms/datavolumes/fedora' } | Should -Throw
+        { Invoke-FakeCluster $cluster '/apis/cdi.kubevirt.io/v1beta1/namespaces/vms/datavolumes/one' } | Should -Throw
+    }
+
     It '-WhatIf creates nothing' {
         Import-CdiImage $Sample -Namespace vms -Name nothing -KubeConfig $cluster.Kubeconfig -WhatIf
 

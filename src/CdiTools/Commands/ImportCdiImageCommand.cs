@@ -18,6 +18,7 @@ public sealed class ImportCdiImageCommand : ImageSourceCmdlet
 {
     private const int UploadsActivityId = 1_000_000;
     private readonly List<(ImageLocation Source, ImageUploadRequest Request)> uploads = [];
+    private readonly List<(ImageLocation Source, string Destination, ImageOpenOptions Options)> conversions = [];
     private int activityId;
     private Cluster.Connection.ClusterConnection? connection;
 
@@ -154,9 +155,30 @@ public sealed class ImportCdiImageCommand : ImageSourceCmdlet
             return;
         }
 
+        // Converted once every input is known, so that two inputs that would write the same file
+        // are both refused before either is written.
         foreach (var source in ResolveLocations())
         {
-            var destination = LocalImport.ResolveDestination(GetUnresolvedProviderPathFromPSPath(DestinationPath!), source);
+            conversions.Add((source, LocalImport.ResolveDestination(GetUnresolvedProviderPathFromPSPath(DestinationPath!), source), options));
+        }
+    }
+
+    private void ConvertAll()
+    {
+        var collisions = OutputCollisions.Find([.. conversions.Select(c => c.Destination)], OutputCollisions.PathsIgnoreCase);
+        for (var i = 0; i < conversions.Count; i++)
+        {
+            var (source, destination, options) = conversions[i];
+            if (collisions[i].Length > 0)
+            {
+                var others = string.Join(", ", collisions[i].Select(j => conversions[j].Source.ToString()));
+                WriteError(ErrorRecords.Collision(
+                    "DestinationCollision",
+                    $"{source} and {others} would all be written to {destination}, so none of them is converted. Give each its own -DestinationPath, for example -DestinationPath {{ Join-Path ./raw \"$($_.Name).raw\" }}.",
+                    source.ToString()));
+                continue;
+            }
+
             if (!ShouldProcess(destination, $"Convert {source} to a raw disk"))
             {
                 continue;
@@ -182,7 +204,8 @@ public sealed class ImportCdiImageCommand : ImageSourceCmdlet
                 WriteVerbose(
                     $"{source}: {string.Join(" > ", result.FormatChain)}, {ByteSize.Format(result.VirtualSize)} disk written to {destination} " +
                     $"({ByteSize.Format(result.AllocatedBytes)} allocated) in {result.Duration.TotalSeconds:0.0} s at {ByteSize.FormatRate(result.Throughput)}; " +
-                    $"read {ByteSize.Format(result.BytesRead)}, {(result.RandomAccess ? "random access" : "one forward pass")}, scratch {ByteSize.Format(result.ScratchBytes)}.");
+                    $"read {ByteSize.Format(result.BytesRead)}, {(result.RandomAccess ? "random access" : "one forward pass")}, scratch {ByteSize.Format(result.ScratchBytes)}, " +
+                    $"flushed to stable storage in {result.FlushDuration.TotalSeconds:0.0} s.");
                 foreach (var note in result.Notes)
                 {
                     WriteVerbose($"{source}: {note}");
@@ -199,9 +222,35 @@ public sealed class ImportCdiImageCommand : ImageSourceCmdlet
             }
             catch (Exception e) when (e is ImageException or IOException or UnauthorizedAccessException or ArgumentException)
             {
-                WriteError(ErrorRecords.From(e, source.ToString()));
+                WriteError(ErrorRecords.From(e, source.ToString(), source.ToString()));
             }
         }
+    }
+
+    // Two inputs into one DataVolume would race (the second create fails with AlreadyExists, or
+    // one upload replaces the other): each is refused before anything is created.
+    private void RefuseNameCollisions()
+    {
+        var collisions = OutputCollisions.Find([.. uploads.Select(u => $"{u.Request.Namespace}/{u.Request.Name}")], ignoreCase: false);
+        var kept = new List<(ImageLocation Source, ImageUploadRequest Request)>();
+        for (var i = 0; i < uploads.Count; i++)
+        {
+            var (source, request) = uploads[i];
+            if (collisions[i].Length == 0)
+            {
+                kept.Add(uploads[i]);
+                continue;
+            }
+
+            var others = string.Join(", ", collisions[i].Select(j => uploads[j].Source.ToString()));
+            WriteError(ErrorRecords.Collision(
+                "DataVolumeNameCollision",
+                $"{source} and {others} would all go into DataVolume {request.Namespace}/{request.Name}, so none of them is uploaded. Give each its own name: pipe them without -Name (each is named from its file), or run Import-CdiImage once per image with its -Name.",
+                $"{request.Namespace}/{request.Name}"));
+        }
+
+        uploads.Clear();
+        uploads.AddRange(kept);
     }
 
     private void Upload(ImageLocation source, ImageOpenOptions options)
@@ -266,6 +315,8 @@ public sealed class ImportCdiImageCommand : ImageSourceCmdlet
     /// <inheritdoc />
     protected override void EndProcessing()
     {
+        ConvertAll();
+        RefuseNameCollisions();
         if (uploads.Count == 0)
         {
             return;
@@ -322,13 +373,9 @@ public sealed class ImportCdiImageCommand : ImageSourceCmdlet
                     WriteObject(new CdiDataVolume(result.DataVolume));
                 }
             }
-            else if (outcomes[i].Error is DataVolumeRequestException invalid)
-            {
-                WriteError(new ErrorRecord(invalid, invalid.ErrorId, ErrorCategory.InvalidArgument, target));
-            }
             else if (outcomes[i].Error is { } error)
             {
-                WriteError(ErrorRecords.From(error, target));
+                WriteError(ErrorRecords.From(error, target, source.ToString()));
             }
         }
     }

@@ -6,8 +6,28 @@ namespace CdiTools.Runtime;
 /// <summary>Exceptions from the layers below as PowerShell error records with stable ids and the right category.</summary>
 internal static class ErrorRecords
 {
+    /// <summary>
+    /// The record for a failure with one input of many: the message starts with that input, so
+    /// a list of errors from a pipeline says which image each one is about.
+    /// </summary>
+    public static ErrorRecord From(Exception exception, object? target, string source)
+    {
+        var record = From(exception, target);
+        if (!exception.Message.Contains(source, StringComparison.Ordinal))
+        {
+            record.ErrorDetails = new ErrorDetails($"{source}: {exception.Message}");
+        }
+
+        return record;
+    }
+
+    /// <summary>Two or more inputs of one call that would write the same output.</summary>
+    public static ErrorRecord Collision(string errorId, string message, object target) =>
+        new(new InvalidOperationException(message), errorId, ErrorCategory.ResourceExists, target);
+
     public static ErrorRecord From(Exception exception, object? target) => exception switch
     {
+        Cluster.DataVolumes.DataVolumeRequestException invalid => new ErrorRecord(invalid, invalid.ErrorId, ErrorCategory.InvalidArgument, target),
         ImageException image => new ErrorRecord(image, image.ErrorId, Category(image), target),
         Cluster.ClusterException cluster => new ErrorRecord(cluster, cluster.ErrorId, Category(cluster.Kind), target),
         FileNotFoundException or DirectoryNotFoundException => new ErrorRecord(exception, "PathNotFound", ErrorCategory.ObjectNotFound, target),
