@@ -110,7 +110,7 @@ public sealed class DataVolumeService(CdiApi api)
         var ns = manifest.Namespace;
         if (await api.GetDataVolumeAsync(manifest.Name, ns, cancellationToken).ConfigureAwait(false) is not null)
         {
-            throw new ClusterException("DataVolumeExists", ClusterErrorKind.AlreadyExists, $"DataVolume {ns}/{manifest.Name} already exists.");
+            throw new ClusterException("DataVolumeExists", ClusterErrorKind.AlreadyExists, $"DataVolume {ns}/{manifest.Name} already exists. Choose another name, delete it with Remove-CdiDataVolume {manifest.Name} -Namespace {ns}, or, for an upload DataVolume, upload into it with Import-CdiImage -NoCreate -Name {manifest.Name} -Namespace {ns}.");
         }
 
         if (await api.GetPersistentVolumeClaimAsync(manifest.Name, ns, cancellationToken).ConfigureAwait(false) is { } claim

@@ -50,6 +50,9 @@ public sealed record ImageUploadRequest
     /// <summary>Return once the bytes are sent, without waiting for CDI to finish.</summary>
     public bool NoWait { get; init; }
 
+    /// <summary>Keeps a DataVolume this upload created when the upload fails before CDI has the data (it is deleted otherwise).</summary>
+    public bool KeepFailedDataVolume { get; init; }
+
     public TimeSpan Timeout { get; init; } = TimeSpan.FromHours(1);
 
     public ImageOpenOptions OpenOptions { get; init; } = new();
@@ -195,82 +198,135 @@ public sealed class ImageUploadService(CdiApi api)
             throw new ClusterException("DataVolumeNotFound", ClusterErrorKind.NotFound, $"There is no DataVolume or PVC {ns}/{request.Name} to upload into (-NoCreate).");
         }
 
-        progress(new UploadProgress("Waiting for CDI's upload server", 0, virtualSize, 0, clock.Elapsed));
-        var ready = await WaitAsync(ns, request, "UploadReady", request.Timeout, cancellationToken).ConfigureAwait(false);
-        verbose($"{ns}/{request.Name} is {ready.View?.Phase}; uploading to {proxy}.");
-
-        var token = await TokenAsync(request.Name, ns, cancellationToken).ConfigureAwait(false);
-        // The proxy's certificate usually comes from the CA the kubeconfig trusts for the API server.
-        var trust = request.UploadProxyCertificateFile is { } caFile
-            ? HttpTlsTrust.FromPemFile(caFile, request.SkipCertificateCheck)
-            : HttpTlsTrust.FromBundle(api.Connection.CertificateAuthorities, $"from {api.Connection.Source}", request.SkipCertificateCheck || api.Connection.SkipTlsVerify);
-        using var client = new UploadProxyClient(proxy, trust)
+        // Past this point a failure would leave behind the DataVolume just created, holding a
+        // full-size PVC; what happens to it depends on whether CDI got the data.
+        var delivered = false;
+        try
         {
-            Backoff = Backoff ?? UploadProxyClient.DefaultBackoff,
-            Retrying = (attempt, reason) => verbose($"Upload attempt {attempt} failed because {reason}; starting again from the first byte."),
-            Measuring = () => verbose("The upload proxy refuses a body without Content-Length: converting once to measure it, then again to send it."),
-        };
-        var useAsync = await client.SupportsAsyncAsync(token, cancellationToken).ConfigureAwait(false);
+            progress(new UploadProgress("Waiting for CDI's upload server", 0, virtualSize, 0, clock.Elapsed));
+            var ready = await WaitAsync(ns, request, "UploadReady", request.Timeout, cancellationToken).ConfigureAwait(false);
+            verbose($"{ns}/{request.Name} is {ready.View?.Phase}; uploading to {proxy}.");
 
-        long sent = 0, converted = 0;
-        ImportResult? conversion = null;
-        var body = convert
-            ? new UploadBody(
-                async (stream, ct) =>
-                {
-                    Interlocked.Exchange(ref converted, 0);
-                    conversion = await ConvertInto(stream, request, p =>
-                    {
-                        Interlocked.Exchange(ref converted, p.OutputBytes);
-                        progress(new UploadProgress("Converting and uploading", p.OutputBytes, virtualSize, Interlocked.Read(ref sent), clock.Elapsed));
-                    }, ct).ConfigureAwait(false);
-                },
-                null,
-                "application/octet-stream",
-                async ct =>
-                {
-                    progress(new UploadProgress("Measuring the body (the proxy wants its length first)", 0, virtualSize, 0, clock.Elapsed));
-                    var counter = new LengthCounter();
-                    await RawExport.ToStreamAsync(request.Source, counter, gzip: true, request.OpenOptions, p => progress(new UploadProgress("Measuring the body (the proxy wants its length first)", p.OutputBytes, virtualSize, 0, clock.Elapsed)), ct).ConfigureAwait(false);
-                    return counter.Written;
-                })
-            : new UploadBody(
-                async (stream, ct) =>
-                {
-                    await using var file = new FileStream(request.Source.Path!, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.Asynchronous | FileOptions.SequentialScan);
-                    await file.CopyToAsync(stream, 1 << 20, ct).ConfigureAwait(false);
-                },
-                fileLength,
-                "application/octet-stream");
-        var transfer = await client.SendAsync(
-            body,
-            useAsync,
-            token,
-            ct => TokenAsync(request.Name, ns, ct),
-            request.RetryCount,
-            count =>
+            var token = await TokenAsync(request.Name, ns, cancellationToken).ConfigureAwait(false);
+            // The proxy's certificate usually comes from the CA the kubeconfig trusts for the API server.
+            var trust = request.UploadProxyCertificateFile is { } caFile
+                ? HttpTlsTrust.FromPemFile(caFile, request.SkipCertificateCheck)
+                : HttpTlsTrust.FromBundle(api.Connection.CertificateAuthorities, $"from {api.Connection.Source}", request.SkipCertificateCheck || api.Connection.SkipTlsVerify);
+            using var client = new UploadProxyClient(proxy, trust)
             {
-                var total = Interlocked.Add(ref sent, count);
-                if (!convert)
-                {
-                    progress(new UploadProgress("Uploading", total, fileLength!.Value, total, clock.Elapsed));
-                }
-            },
-            cancellationToken).ConfigureAwait(false);
-        verbose($"Sent {transfer.BytesSent} bytes to {(transfer.Async ? "upload-async" : "upload")} in {transfer.Attempts} attempt(s), {transfer.Duration.TotalSeconds:0.0} s.");
+                Backoff = Backoff ?? UploadProxyClient.DefaultBackoff,
+                Retrying = (attempt, reason) => verbose($"Upload attempt {attempt} failed because {reason}; starting again from the first byte."),
+                Measuring = () => verbose("The upload proxy refuses a body without Content-Length: converting once to measure it, then again to send it."),
+            };
+            var useAsync = await client.SupportsAsyncAsync(token, cancellationToken).ConfigureAwait(false);
 
-        DataVolumeView view;
-        if (request.NoWait)
+            long sent = 0, converted = 0;
+            ImportResult? conversion = null;
+            var body = convert
+                ? new UploadBody(
+                    async (stream, ct) =>
+                    {
+                        Interlocked.Exchange(ref converted, 0);
+                        conversion = await ConvertInto(stream, request, p =>
+                        {
+                            Interlocked.Exchange(ref converted, p.OutputBytes);
+                            progress(new UploadProgress("Converting and uploading", p.OutputBytes, virtualSize, Interlocked.Read(ref sent), clock.Elapsed));
+                        }, ct).ConfigureAwait(false);
+                    },
+                    null,
+                    "application/octet-stream",
+                    async ct =>
+                    {
+                        progress(new UploadProgress("Measuring the body (the proxy wants its length first)", 0, virtualSize, 0, clock.Elapsed));
+                        var counter = new LengthCounter();
+                        await RawExport.ToStreamAsync(request.Source, counter, gzip: true, request.OpenOptions, p => progress(new UploadProgress("Measuring the body (the proxy wants its length first)", p.OutputBytes, virtualSize, 0, clock.Elapsed)), ct).ConfigureAwait(false);
+                        return counter.Written;
+                    })
+                : new UploadBody(
+                    async (stream, ct) =>
+                    {
+                        await using var file = new FileStream(request.Source.Path!, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.Asynchronous | FileOptions.SequentialScan);
+                        await file.CopyToAsync(stream, 1 << 20, ct).ConfigureAwait(false);
+                    },
+                    fileLength,
+                    "application/octet-stream");
+            var transfer = await client.SendAsync(
+                body,
+                useAsync,
+                token,
+                ct => TokenAsync(request.Name, ns, ct),
+                request.RetryCount,
+                count =>
+                {
+                    var total = Interlocked.Add(ref sent, count);
+                    if (!convert)
+                    {
+                        progress(new UploadProgress("Uploading", total, fileLength!.Value, total, clock.Elapsed));
+                    }
+                },
+                cancellationToken).ConfigureAwait(false);
+            verbose($"Sent {transfer.BytesSent} bytes to {(transfer.Async ? "upload-async" : "upload")} in {transfer.Attempts} attempt(s), {transfer.Duration.TotalSeconds:0.0} s.");
+            delivered = true;
+
+            DataVolumeView view;
+            if (request.NoWait)
+            {
+                view = (await dataVolumes.GetAsync(request.Name, ns, cancellationToken).ConfigureAwait(false)) ?? ready.View!;
+            }
+            else
+            {
+                progress(new UploadProgress("Waiting for CDI to finish", virtualSize, virtualSize, transfer.BytesSent, clock.Elapsed));
+                view = (await WaitAsync(ns, request, DataVolumeHealth.Succeeded, request.Timeout, cancellationToken).ConfigureAwait(false)).View!;
+            }
+
+            return new ImageUploadResult(view, transfer, conversion, conversion?.VirtualSize ?? virtualSize, requestedSize, created, proxy);
+        }
+        catch (Exception e) when (created && e is ClusterException or ImageException or IOException or UnauthorizedAccessException or OperationCanceledException)
         {
-            view = (await dataVolumes.GetAsync(request.Name, ns, cancellationToken).ConfigureAwait(false)) ?? ready.View!;
+            throw await AfterFailureAsync(e, request.Name, ns, request.KeepFailedDataVolume, delivered).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Cleans up after an upload that failed once its DataVolume was created, and returns the
+    /// error to report, saying what became of the DataVolume. One that received no data is
+    /// deleted again (kept with -KeepFailedDataVolume); one CDI got the data for is left as CDI
+    /// has it, with how to look at it and how to delete it.
+    /// </summary>
+    private async Task<Exception> AfterFailureAsync(Exception failure, string name, string ns, bool keep, bool delivered)
+    {
+        string note;
+        if (delivered)
+        {
+            note = $"CDI received the data, so DataVolume {ns}/{name} is left as CDI has it: see Get-CdiDataVolume {name} -Namespace {ns}, and delete it with Remove-CdiDataVolume {name} -Namespace {ns} if it is of no use.";
+        }
+        else if (keep)
+        {
+            note = $"DataVolume {ns}/{name}, created by this call, is kept (-KeepFailedDataVolume): upload into it again with Import-CdiImage -NoCreate -Name {name} -Namespace {ns}, or delete it with Remove-CdiDataVolume {name} -Namespace {ns}.";
         }
         else
         {
-            progress(new UploadProgress("Waiting for CDI to finish", virtualSize, virtualSize, transfer.BytesSent, clock.Elapsed));
-            view = (await WaitAsync(ns, request, DataVolumeHealth.Succeeded, request.Timeout, cancellationToken).ConfigureAwait(false)).View!;
+            // The call may have been cancelled: cleaning up gets a time of its own.
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            try
+            {
+                await api.DeleteDataVolumeAsync(name, ns, timeout.Token).ConfigureAwait(false);
+                note = $"DataVolume {ns}/{name}, created by this call, received no data and was deleted again.";
+            }
+            catch (Exception cleanup) when (cleanup is ClusterException or HttpRequestException or OperationCanceledException)
+            {
+                note = $"DataVolume {ns}/{name}, created by this call, received no data and could not be deleted ({cleanup.Message}): delete it with Remove-CdiDataVolume {name} -Namespace {ns}, or upload into it with Import-CdiImage -NoCreate -Name {name} -Namespace {ns}.";
+            }
         }
 
-        return new ImageUploadResult(view, transfer, conversion, conversion?.VirtualSize ?? virtualSize, requestedSize, created, proxy);
+        return failure switch
+        {
+            OperationCanceledException => failure,
+            ImageException image => new ImageException(image.ErrorId, $"{image.Message} {note}", null, image),
+            ClusterException cluster => new ClusterException(cluster.ErrorId, cluster.Kind, $"{cluster.Message} {note}", cluster),
+            UnauthorizedAccessException => new UnauthorizedAccessException($"{failure.Message} {note}", failure),
+            _ => new IOException($"{failure.Message} {note}", failure),
+        };
     }
 
     /// <summary>The size of a PVC that holds the image: for Filesystem volumes CDI's overhead for the class is added, rounded as CDI rounds.</summary>

@@ -91,6 +91,10 @@ public sealed class ImportCdiImageCommand : ImageSourceCmdlet
     [Parameter]
     public SwitchParameter NoWait { get; set; }
 
+    /// <summary>Keeps a DataVolume this call created when its upload fails before CDI has the data; it is deleted otherwise.</summary>
+    [Parameter]
+    public SwitchParameter KeepFailedDataVolume { get; set; }
+
     /// <summary>How long to wait for CDI, in seconds, before the upload and after it.</summary>
     [Parameter]
     [ValidateRange(1, 7 * 24 * 3600)]
@@ -306,6 +310,7 @@ public sealed class ImportCdiImageCommand : ImageSourceCmdlet
             SkipCertificateCheck = SkipCertificateCheck,
             RetryCount = RetryCount,
             NoWait = NoWait,
+            KeepFailedDataVolume = KeepFailedDataVolume,
             Timeout = TimeSpan.FromSeconds(Timeout),
             OpenOptions = options,
         };

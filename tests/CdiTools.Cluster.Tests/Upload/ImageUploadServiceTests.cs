@@ -345,10 +345,28 @@ public sealed class ImageUploadServiceTests : FakeClusterHarness
         var cut = Folder.File("cut.qcow2");
         File.WriteAllBytes(cut, bytes[..(bytes.Length / 2)]);
 
-        await Assert.ThrowsAsync<ImageException>(() => UploadAsync(Request(cut) with { Size = 64L << 20 }));
+        var error = await Assert.ThrowsAsync<ImageException>(() => UploadAsync(Request(cut) with { Size = 64L << 20 }));
 
         Assert.DoesNotContain(proxy.Uploads, u => u.Succeeded);
         Assert.True(proxy.Requests.Count(r => r.Method == "POST") <= 1);
+        Assert.Contains("DataVolume vms/disk, created by this call, received no data and was deleted again.", error.Message);
+        await EventuallyAsync(() => Task.FromResult(Server.GetObject("cdi.kubevirt.io/v1beta1", "DataVolume", "disk", "vms") is null));
+    }
+
+    [Fact]
+    public async Task A_failed_upload_keeps_its_DataVolume_when_asked_and_says_how_to_go_on()
+    {
+        await SeedAsync();
+        var (qcow2, sha256, _) = Image();
+        var wrongSum = new string('0', 64);
+
+        var error = await Assert.ThrowsAsync<ImageException>(() => UploadAsync(Request(qcow2) with { Size = 64L << 20, KeepFailedDataVolume = true, OpenOptions = new ImageOpenOptions { ExpectedSha256 = wrongSum } }));
+
+        Assert.Equal("ChecksumMismatch", error.ErrorId);
+        Assert.Contains("is kept (-KeepFailedDataVolume): upload into it again with Import-CdiImage -NoCreate -Name disk -Namespace vms", error.Message);
+        Assert.NotNull(Server.GetObject("cdi.kubevirt.io/v1beta1", "DataVolume", "disk", "vms"));
+        var retried = await UploadAsync(Request(qcow2) with { NoCreate = true });
+        Assert.Equal("Succeeded", retried.DataVolume.Phase);
     }
 
     [Theory]
