@@ -15,6 +15,9 @@ public enum ClusterErrorKind
     Invalid,
     Timeout,
     Unavailable,
+
+    /// <summary>The server's TLS certificate is not trusted.</summary>
+    Untrusted,
     Configuration,
     Other,
 }

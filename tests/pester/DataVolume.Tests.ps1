@@ -241,3 +241,47 @@ Describe 'Wait-CdiDataVolume' {
         $failure[0].FullyQualifiedErrorId | Should -BeLike 'DataVolumeNotFound,*'
     }
 }
+
+Describe 'A cluster that cannot be reached' {
+    It 'is ClusterUnreachable, naming the server and the kubeconfig, from every cluster cmdlet' {
+        $listener = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, 0)
+        $listener.Start(); $port = $listener.LocalEndpoint.Port; $listener.Stop()
+        $kubeconfig = Join-Path $TestDrive 'unreachable.yaml'
+        @"
+apiVersion: v1
+kind: Config
+current-context: x
+clusters:
+- name: c
+  cluster:
+    server: https://127.0.0.1:$port
+    insecure-skip-tls-verify: true
+users:
+- name: u
+  user:
+    token: t
+contexts:
+- name: x
+  context:
+    cluster: c
+    user: u
+"@ | Set-Content $kubeconfig
+        $calls = @(
+            { Get-CdiDataVolume -KubeConfig $kubeconfig }
+            { Get-CdiScratchStorageClass -KubeConfig $kubeconfig }
+            { New-CdiDataVolume a -Blank -Size 1Gi -KubeConfig $kubeconfig }
+            { Remove-CdiDataVolume a -Force -KubeConfig $kubeconfig }
+            { Set-CdiScratchStorageClass fast -Confirm:$false -KubeConfig $kubeconfig }
+            { Wait-CdiDataVolume a -Timeout 5 -KubeConfig $kubeconfig }
+        )
+
+        foreach ($call in $calls) {
+            $failure = $null
+            try { $ErrorActionPreference = 'Stop'; & $call } catch { $failure = $_ } finally { $ErrorActionPreference = 'Continue' }
+            $failure.FullyQualifiedErrorId | Should -BeLike 'ClusterUnreachable,*' -Because "$call"
+            $failure.CategoryInfo.Category | Should -Be 'ConnectionError'
+            "$failure" | Should -Match ([regex]::Escape("https://127.0.0.1:$port"))
+            "$failure" | Should -Match ([regex]::Escape($kubeconfig))
+        }
+    }
+}

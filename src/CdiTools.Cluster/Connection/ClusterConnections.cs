@@ -129,7 +129,7 @@ public static class ClusterConnections
 
     private static ClusterConnection Create(KubernetesClientConfiguration configuration, string source) =>
         new(
-            new Kubernetes(configuration),
+            new Kubernetes(configuration, new ApiServerFailureHandler(configuration.Host, source)),
             string.IsNullOrEmpty(configuration.Namespace) ? "default" : configuration.Namespace,
             configuration.CurrentContext,
             source,

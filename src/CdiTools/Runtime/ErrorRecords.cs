@@ -48,6 +48,7 @@ internal static class ErrorRecords
         Cluster.ClusterErrorKind.Invalid => ErrorCategory.InvalidArgument,
         Cluster.ClusterErrorKind.Timeout => ErrorCategory.OperationTimeout,
         Cluster.ClusterErrorKind.Unavailable => ErrorCategory.ConnectionError,
+        Cluster.ClusterErrorKind.Untrusted => ErrorCategory.SecurityError,
         Cluster.ClusterErrorKind.Configuration => ErrorCategory.InvalidArgument,
         _ => ErrorCategory.NotSpecified,
     };
