@@ -8,10 +8,33 @@ public sealed record ScratchPrediction(bool? RequiresScratch, string Reason)
 {
     /// <summary>
     /// The prediction for <paramref name="dataVolume"/> from the support matrix of
-    /// <paramref name="release"/> (the documented matrix when null). The image format is read from
-    /// the URL's file name; when it cannot be, the answer is only certain if every format agrees.
+    /// <paramref name="release"/>. The image format is read from the URL's file name; when it
+    /// cannot be, the answer is only certain if every format agrees. With no release (the CDI
+    /// version cannot be read), the answer is certain only where every modelled release agrees;
+    /// elsewhere it is unknown, never the documented matrix, which releases since v1.57 contradict.
     /// </summary>
     public static ScratchPrediction For(DataVolume dataVolume, CdiVersion? release)
+    {
+        if (release is { } known)
+        {
+            return ForRelease(dataVolume, known);
+        }
+
+        // Between two notable releases nothing changes, so they stand for every release.
+        var answers = SupportMatrix.Cdi.NotableReleases.Select(r => (Release: r, Prediction: ForRelease(dataVolume, r))).ToList();
+        if (answers.Select(a => a.Prediction.RequiresScratch).Distinct().Count() == 1)
+        {
+            var first = answers[0].Prediction;
+            return first with { Reason = $"{first.Reason}; the same in every CDI release from {SupportMatrix.Cdi.OldestRelease} to {SupportMatrix.Cdi.NewestRelease}, so the cluster's unknown version does not matter" };
+        }
+
+        var byRelease = answers
+            .GroupBy(a => a.Prediction.RequiresScratch)
+            .Select(g => $"{(g.Key switch { true => "needed", false => "not needed", null => "it depends" })} in {string.Join(", ", g.Select(a => a.Release))}");
+        return new(null, $"Unknown: the cluster's CDI version cannot be read, and releases differ here ({string.Join("; ", byRelease)}).");
+    }
+
+    private static ScratchPrediction ForRelease(DataVolume dataVolume, CdiVersion release)
     {
         var source = dataVolume.Spec?.Source;
         var archive = dataVolume.Spec?.ContentType == "archive";
@@ -38,7 +61,7 @@ public sealed record ScratchPrediction(bool? RequiresScratch, string Reason)
         }
 
         var matrix = SupportMatrix.Cdi;
-        var entries = (release is { } r ? matrix.ForRelease(r) : matrix.Documented)
+        var entries = matrix.ForRelease(release)
             .Where(e => e.Endpoint == known && e.ContentType == (archive ? CdiContentType.Archive : CdiContentType.Kubevirt))
             .ToList();
         var format = archive ? CdiImageFormat.Tar : FormatOf(url);
@@ -49,7 +72,7 @@ public sealed record ScratchPrediction(bool? RequiresScratch, string Reason)
 
         // Formats agree when they give the same answer, whatever each one's reason.
         var answers = entries.Where(e => e.Supported).Select(e => Decide(e, certConfigMap, pullMethod)).DistinctBy(a => a.RequiresScratch).ToList();
-        var by = release is null ? "CDI's documentation" : $"CDI {release}";
+        var by = $"CDI {release}";
         return answers switch
         {
             [] => new(null, $"{by} does not support this import ({(format?.ToString() ?? "the image")} from {known})."),

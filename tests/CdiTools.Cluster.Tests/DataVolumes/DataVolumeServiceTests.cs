@@ -216,6 +216,21 @@ public sealed class DataVolumeServiceTests : FakeClusterHarness
     }
 
     [Fact]
+    public async Task Without_read_access_to_CDI_the_scratch_prediction_is_unknown_not_the_documented_answer()
+    {
+        Seed();
+        var service = Service();
+        await service.CreateAsync(Http, default);
+        Server.Deny("list", "cdis", "cdi.kubevirt.io");
+        Server.Deny("get", "cdis", "cdi.kubevirt.io");
+
+        var view = await service.GetAsync("disk", "vms", default);
+
+        Assert.Null(view!.Scratch.RequiresScratch);
+        Assert.StartsWith("Unknown: the cluster's CDI version cannot be read", view.Scratch.Reason);
+    }
+
+    [Fact]
     public async Task Removing_a_DataVolume_takes_the_Secret_and_ConfigMap_made_for_it_along()
     {
         Seed();

@@ -26,19 +26,42 @@ public sealed class ScratchPredictionTests
     public void The_format_comes_from_the_file_name(string url, CdiImageFormat? format) => Assert.Equal(format, ScratchPrediction.FormatOf(url));
 
     [Theory]
-    [InlineData("http://x/disk.qcow2.xz", null, true)]
-    [InlineData("http://x/disk.qcow2", null, false)]
-    [InlineData("http://x/disk.img.xz", null, false)]
+    [InlineData("http://x/disk.qcow2.xz", "v1.52.0", true)]
+    [InlineData("http://x/disk.qcow2", "v1.56.0", null)]
+    [InlineData("http://x/disk.qcow2", "v1.57.0", true)]
     [InlineData("http://x/disk.img.xz", "v1.66.0", true)]
     [InlineData("http://x/disk.img.xz", "v1.56.0", false)]
-    public void Http_imports_follow_the_matrix_of_the_release(string url, string? release, bool expected) =>
+    public void Http_imports_follow_the_matrix_of_the_release(string url, string release, bool? expected) =>
         Assert.Equal(expected, Predict(Http(url), release));
 
     [Fact]
-    public void A_custom_CA_decides_the_documented_conditional_cell()
+    public void A_custom_CA_decides_the_conditional_cell()
     {
-        Assert.False(Predict(Http("https://x/disk.qcow2"), null));
-        Assert.True(Predict(Http("https://x/disk.qcow2") with { CertConfigMap = "ca" }, null));
+        Assert.Null(Predict(Http("https://x/disk.qcow2"), "v1.56.0"));
+        Assert.True(Predict(Http("https://x/disk.qcow2") with { CertConfigMap = "ca" }, "v1.56.0"));
+    }
+
+    [Theory]
+    [InlineData("http://x/disk.qcow2", null)]
+    [InlineData("http://x/disk.img.xz", null)]
+    [InlineData("https://x/disk.qcow2", null)]
+    [InlineData("http://x/disk.qcow2.xz", true)]
+    public void With_no_readable_version_only_what_every_release_agrees_on_is_certain(string url, bool? expected)
+    {
+        var dv = DataVolumeManifestBuilder.Build(Http(url), "default").DataVolume;
+
+        var prediction = ScratchPrediction.For(dv, null);
+
+        Assert.Equal(expected, prediction.RequiresScratch);
+        Assert.Contains(expected is null ? "Unknown: the cluster's CDI version cannot be read" : "the same in every CDI release", prediction.Reason);
+    }
+
+    [Fact]
+    public void An_upload_needs_scratch_whatever_the_release()
+    {
+        var dv = DataVolumeManifestBuilder.Build(new DataVolumeRequest { Name = "u", Source = DataVolumeSourceKind.Upload, Size = 1L << 30 }, "default").DataVolume;
+
+        Assert.True(ScratchPrediction.For(dv, null).RequiresScratch);
     }
 
     [Fact]
