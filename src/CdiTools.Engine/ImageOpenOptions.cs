@@ -19,10 +19,10 @@ public sealed record ImageOpenOptions
     public string? ScratchDirectory { get; init; }
 
     /// <summary>
-    /// The SHA-256 the outermost input must have (as published beside an image). Reading then
-    /// goes forward through the whole input, so the check costs no second pass.
+    /// The checksum the outermost input, the file as it is stored, must have (as published beside
+    /// an image). Reading then goes forward through the whole input, so the check costs no second pass.
     /// </summary>
-    public string? ExpectedSha256 { get; init; }
+    public ImageChecksum? ExpectedChecksum { get; init; }
 
     /// <summary>How many wrapper layers (gz in tar in xz ...) may be peeled before the format.</summary>
     public int MaxLayers { get; init; } = 8;

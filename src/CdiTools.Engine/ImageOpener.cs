@@ -46,8 +46,8 @@ public static class ImageOpener
 
         // Hashing reads the file forward, but its end can still be looked at: a fixed VHD and a
         // DMG are known only by their last 512 bytes.
-        var hashedFile = options.ExpectedSha256 is not null ? input.Random : null;
-        if (input.Random is { } random && options.ExpectedSha256 is null)
+        var hashedFile = options.ExpectedChecksum is not null ? input.Random : null;
+        if (input.Random is { } random && options.ExpectedChecksum is null)
         {
             // Look at the magic before counting, so the bytes read come out as the file's length
             // when a decompressor then reads it whole.
@@ -59,7 +59,7 @@ public static class ImageOpener
         else
         {
             // A checksum means one forward pass over the whole input, hashed as it streams.
-            var counting = new CountingStream(input.OpenStream(), options.ExpectedSha256);
+            var counting = new CountingStream(input.OpenStream(), options.ExpectedChecksum);
             input = LayerInput.FromStream(counting, inputLength);
             bytesRead = () => counting.BytesRead;
         }

@@ -106,6 +106,42 @@ Describe 'Import-CdiImage to a local file' {
         (Get-ChildItem $work -Force).Name | Where-Object { $_ -like '*.partial' } | Should -BeNullOrEmpty
     }
 
+    It 'takes the checksum as sha256sum and BSD CHECKSUM files write it, shows it verified, and catches a line for another file' {
+        $sha = (Get-FileHash $qcow2 -Algorithm SHA256).Hash.ToLowerInvariant()
+        $md5 = (Get-FileHash $qcow2 -Algorithm MD5).Hash.ToLowerInvariant()
+        Set-Content (Join-Path $work 'CHECKSUM') "SHA256 (other.qcow2) = $('1' * 64)`nSHA256 (disk.qcow2) = $sha"
+
+        $line = (Select-String '\(disk.qcow2\)' (Join-Path $work 'CHECKSUM')).Line
+        $bsd = Import-CdiImage -Path $qcow2 -DestinationPath (Join-Path $work 'bsd.raw') -Checksum $line -PassThru
+        $gnu = Import-CdiImage -Path $qcow2 -DestinationPath (Join-Path $work 'gnu.raw') -Checksum "$sha  disk.qcow2" -PassThru
+        $byMd5 = Import-CdiImage -Path $qcow2 -DestinationPath (Join-Path $work 'md5.raw') -Checksum $md5 -PassThru
+        Import-CdiImage -Path $qcow2 -DestinationPath (Join-Path $work 'x.raw') -Checksum "$sha  other.qcow2" -ErrorVariable other -ErrorAction SilentlyContinue
+        Import-CdiImage -Path $qcow2 -DestinationPath (Join-Path $work 'y.raw') -Checksum 'sha256:abc' -ErrorVariable invalid -ErrorAction SilentlyContinue
+        Import-CdiImage -Path $qcow2 -DestinationPath (Join-Path $work 'z.raw') -Checksum ('0' * 64) -ErrorVariable mismatch -ErrorAction SilentlyContinue
+
+        $bsd.VerifiedChecksum | Should -Be "sha256:$sha"
+        $gnu.VerifiedChecksum | Should -Be "sha256:$sha"
+        $byMd5.VerifiedChecksum | Should -Be "md5:$md5"
+        $other[0].FullyQualifiedErrorId | Should -BeLike 'ChecksumForAnotherFile,*'
+        $invalid[0].FullyQualifiedErrorId | Should -BeLike 'InvalidChecksum,*'
+        "$($invalid[0])" | Should -Match '64 hexadecimal digits'
+        "$($mismatch[0])" | Should -Match 'as it is stored'
+        "$($mismatch[0])" | Should -Not -Match 'at offset'
+        @(Get-ChildItem $work -Filter '[xyz].raw') | Should -HaveCount 0
+    }
+
+    It 'refuses one checksum for several images before converting any' {
+        Copy-Item $qcow2 (Join-Path $work 'second.qcow2')
+        $sha = (Get-FileHash $qcow2 -Algorithm SHA256).Hash
+        $out = New-Item -ItemType Directory (Join-Path $work 'many')
+
+        Get-ChildItem (Join-Path $work '*.qcow2') | Import-CdiImage -DestinationPath $out -Checksum $sha -ErrorVariable failure -ErrorAction SilentlyContinue
+
+        $failure | Should -HaveCount 1
+        $failure[0].FullyQualifiedErrorId | Should -BeLike 'ChecksumForManyImages,*'
+        Get-ChildItem $out | Should -BeNullOrEmpty
+    }
+
     It 'reports a damaged image with its stable error id and goes on with the next file' {
         $broken = Join-Path $work 'broken.qcow2'
         $bytes = [IO.File]::ReadAllBytes($qcow2)

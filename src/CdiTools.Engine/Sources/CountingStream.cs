@@ -4,20 +4,20 @@ namespace CdiTools.Engine.Sources;
 
 /// <summary>
 /// The outermost input read forward: counts the bytes for progress and, when asked, checks them
-/// against an expected SHA-256 at the end, before the conversion may complete.
+/// against an expected checksum at the end, before the conversion may complete.
 /// </summary>
 internal sealed class CountingStream : ForwardReadStream
 {
     private readonly Stream inner;
     private readonly IncrementalHash? hash;
-    private readonly string? expectedSha256;
+    private readonly ImageChecksum? expected;
     private bool verified;
 
-    public CountingStream(Stream inner, string? expectedSha256)
+    public CountingStream(Stream inner, ImageChecksum? expected)
     {
         this.inner = inner;
-        this.expectedSha256 = expectedSha256;
-        hash = expectedSha256 is null ? null : IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        this.expected = expected;
+        hash = expected is null ? null : IncrementalHash.CreateHash(expected.HashAlgorithm);
     }
 
     public long BytesRead { get; private set; }
@@ -58,12 +58,11 @@ internal sealed class CountingStream : ForwardReadStream
 
         verified = true;
         var actual = Convert.ToHexStringLower(hash.GetHashAndReset());
-        if (!string.Equals(actual, expectedSha256, StringComparison.OrdinalIgnoreCase))
+        if (!string.Equals(actual, expected!.Hex, StringComparison.Ordinal))
         {
             throw new ImageException(
                 "ChecksumMismatch",
-                $"The image's SHA-256 is {actual}, not the expected {expectedSha256!.ToLowerInvariant()}; it was changed or damaged on the way.",
-                BytesRead);
+                $"The {expected.Algorithm} of the image file as it is stored (all {BytesRead:N0} bytes, before anything is unpacked) is {actual}, not the expected {expected.Hex}: the file was changed or damaged on the way, or the checksum is for another file.");
         }
     }
 }

@@ -119,9 +119,12 @@ public sealed class ImportCdiImageCommand : ImageSourceCmdlet
     [Parameter]
     public SwitchParameter Force { get; set; }
 
-    /// <summary>The SHA-256 the image file must have ("sha256:HEX" or "HEX"), checked as it streams.</summary>
+    /// <summary>
+    /// The checksum the image file must have, as stored (not the disk inside): HEX, ALGORITHM:HEX
+    /// (md5, sha1, sha256, sha512), a sha256sum line or a BSD line; checked as it streams. One image per call.
+    /// </summary>
     [Parameter]
-    [ValidatePattern("^(?i:sha256:)?[0-9a-fA-F]{64}$")]
+    [ValidateNotNullOrEmpty]
     public string? Checksum { get; set; }
 
     /// <summary>Write a CdiImportResult for each image.</summary>
@@ -133,11 +136,6 @@ public sealed class ImportCdiImageCommand : ImageSourceCmdlet
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
-        var options = new ImageOpenOptions
-        {
-            ExpectedSha256 = Checksum is null ? null : Checksum[(Checksum.IndexOf(':', StringComparison.Ordinal) + 1)..],
-        };
-
         if (Uploading == (DestinationPath is not null))
         {
             ThrowTerminatingError(new ErrorRecord(
@@ -149,22 +147,56 @@ public sealed class ImportCdiImageCommand : ImageSourceCmdlet
                 null));
         }
 
-        if (Uploading)
+        foreach (var source in ResolveLocations())
         {
-            foreach (var source in ResolveLocations())
+            if (OptionsFor(source) is not { } options)
+            {
+                continue;
+            }
+
+            if (Uploading)
             {
                 Upload(source, options);
             }
-
-            return;
+            else
+            {
+                // Converted once every input is known, so that two inputs that would write the
+                // same file are both refused before either is written.
+                conversions.Add((source, LocalImport.ResolveDestination(GetUnresolvedProviderPathFromPSPath(DestinationPath!), source), options));
+            }
         }
+    }
 
-        // Converted once every input is known, so that two inputs that would write the same file
-        // are both refused before either is written.
-        foreach (var source in ResolveLocations())
+    // The checksum is read against each image's name, so a sha256sum line for another file is caught.
+    private ImageOpenOptions? OptionsFor(ImageLocation source)
+    {
+        try
         {
-            conversions.Add((source, LocalImport.ResolveDestination(GetUnresolvedProviderPathFromPSPath(DestinationPath!), source), options));
+            return new ImageOpenOptions { ExpectedChecksum = Checksum is null ? null : ImageChecksum.Parse(Checksum, source.Path ?? source.Name) };
         }
+        catch (ImageException e)
+        {
+            WriteError(ErrorRecords.From(e, Checksum, source.ToString()));
+            return null;
+        }
+    }
+
+    // A checksum belongs to one file: given once for several images, it cannot be right for all.
+    private bool RefuseChecksumForMany()
+    {
+        var count = conversions.Count + uploads.Count;
+        if (Checksum is null || count < 2)
+        {
+            return false;
+        }
+
+        var names = conversions.Select(c => c.Source.ToString()).Concat(uploads.Select(u => u.Source.ToString())).ToList();
+        WriteError(new ErrorRecord(
+            new ArgumentException($"One -Checksum was given for {count} images ({string.Join(", ", names.Take(5))}{(count > 5 ? ", ..." : string.Empty)}), and a checksum belongs to one file; nothing was converted or uploaded. Run Import-CdiImage once per image with its own -Checksum."),
+            "ChecksumForManyImages",
+            ErrorCategory.InvalidArgument,
+            Checksum));
+        return true;
     }
 
     private void ConvertAll()
@@ -217,7 +249,7 @@ public sealed class ImportCdiImageCommand : ImageSourceCmdlet
 
                 if (PassThru)
                 {
-                    WriteObject(new CdiImportResult(result, source.ToString(), destination));
+                    WriteObject(new CdiImportResult(result, source.ToString(), destination) { VerifiedChecksum = options.ExpectedChecksum?.ToString() });
                 }
             }
             catch (OperationCanceledException) when (Cancellation.IsCancellationRequested)
@@ -320,6 +352,11 @@ public sealed class ImportCdiImageCommand : ImageSourceCmdlet
     /// <inheritdoc />
     protected override void EndProcessing()
     {
+        if (RefuseChecksumForMany())
+        {
+            return;
+        }
+
         ConvertAll();
         RefuseNameCollisions();
         if (uploads.Count == 0)

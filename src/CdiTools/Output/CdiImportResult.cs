@@ -58,8 +58,8 @@ public sealed class CdiImportResult
     /// <summary>Disk bytes per second.</summary>
     public double BytesPerSecond => result.Throughput;
 
-    /// <summary>The SHA-256 of the raw disk, when it was asked for.</summary>
-    public string? Sha256 => result.Sha256;
+    /// <summary>The checksum the image file was verified against, of the file as it is stored (sha256:HEX); null when -Checksum was not given.</summary>
+    public string? VerifiedChecksum { get; init; }
 
     /// <summary>The tar member taken as the disk and why, when the image came in a tar.</summary>
     public string? TarMember => result.TarMember;

@@ -56,6 +56,7 @@ internal static class ErrorRecords
     private static ErrorCategory Category(ImageException exception) => exception.ErrorId switch
     {
         "ChecksumMismatch" or "RegistryDigestMismatch" => ErrorCategory.InvalidResult,
+        "InvalidChecksum" or "ChecksumForAnotherFile" => ErrorCategory.InvalidArgument,
         "RegistryNotFound" or "RegistryPlatformNotFound" => ErrorCategory.ObjectNotFound,
         "RegistryUnauthorized" => ErrorCategory.PermissionDenied,
         "RegistryInvalidReference" or "RegistryInvalidPlatform" => ErrorCategory.InvalidArgument,

@@ -360,7 +360,7 @@ public sealed class ImageUploadServiceTests : FakeClusterHarness
         var (qcow2, sha256, _) = Image();
         var wrongSum = new string('0', 64);
 
-        var error = await Assert.ThrowsAsync<ImageException>(() => UploadAsync(Request(qcow2) with { Size = 64L << 20, KeepFailedDataVolume = true, OpenOptions = new ImageOpenOptions { ExpectedSha256 = wrongSum } }));
+        var error = await Assert.ThrowsAsync<ImageException>(() => UploadAsync(Request(qcow2) with { Size = 64L << 20, KeepFailedDataVolume = true, OpenOptions = new ImageOpenOptions { ExpectedChecksum = ImageChecksum.Sha256(wrongSum) } }));
 
         Assert.Equal("ChecksumMismatch", error.ErrorId);
         Assert.Contains("is kept (-KeepFailedDataVolume): upload into it again with Import-CdiImage -NoCreate -Name disk -Namespace vms", error.Message);
