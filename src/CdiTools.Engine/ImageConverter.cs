@@ -26,6 +26,13 @@ public static class ImageConverter
             : written => progress(new ConversionProgress(written, details.VirtualSize, image.InputBytesRead, image.InputLength, clock.Elapsed));
         using var output = new RawOutput(sink, details.VirtualSize, computeSha256, report, cancellationToken);
         image.Driver.Convert(output, cancellationToken);
+        if (output.Position == 0)
+        {
+            // qemu-img would write an empty file, and CDI would fill a volume with nothing; an
+            // empty image is a failed download or a wrong file far more often than a wish.
+            throw new ImageException("EmptyImage", $"The image holds no disk: its {string.Join(" > ", image.FormatChain)} content is 0 bytes long. Check that it is the file you meant.");
+        }
+
         output.Finish();
         clock.Stop();
         progress?.Invoke(new ConversionProgress(output.Position, output.Position, image.InputBytesRead, image.InputLength, clock.Elapsed));
@@ -44,6 +51,7 @@ public static class ImageConverter
             Sha256 = output.Sha256,
             TarMember = image.TarMember,
             Notes = image.Details.Notes,
+            Warnings = image.Warnings,
         };
     }
 }

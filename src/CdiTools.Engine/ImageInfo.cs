@@ -22,6 +22,9 @@ public sealed record ImageInfo
     public required bool RandomAccess { get; init; }
 
     public string? TarMember { get; init; }
+
+    /// <summary>What the user should be warned of, such as a file name that says another format than the content.</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
 }
 
 /// <summary>Inspects images without writing anything.</summary>
@@ -56,6 +59,7 @@ public static class ImageInspector
             InputLength = image.InputLength,
             RandomAccess = image.RandomAccess,
             TarMember = image.TarMember,
+            Warnings = image.Warnings,
         };
     }
 }

@@ -54,13 +54,13 @@ public sealed record ImageLocation
 
         if (Path is not null)
         {
-            return ImageOpener.Open(Sources.LayerInput.FromRandom(new Sources.FileSource(Path)), options);
+            return ImageOpener.Open(Sources.LayerInput.FromRandom(new Sources.FileSource(Path)), options).WithNameChecked(Name);
         }
 
         var resource = await HttpResource.OpenAsync(Uri!, Http!, cancellationToken).ConfigureAwait(false);
         try
         {
-            return ImageOpener.Open(resource.Input, options).WithAbort(resource.Dispose);
+            return ImageOpener.Open(resource.Input, options).WithAbort(resource.Dispose).WithNameChecked(Name);
         }
         catch
         {

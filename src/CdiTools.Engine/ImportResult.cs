@@ -42,6 +42,9 @@ public sealed record ImportResult
     /// <summary>Things the conversion did that the reader of the result should know (the format driver's notes).</summary>
     public IReadOnlyList<string> Notes { get; init; } = [];
 
+    /// <summary>What the user should be warned of, such as a file name that says another format than the content.</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+
     /// <summary>The tar member taken as the disk and why, when the image came in a tar.</summary>
     public string? TarMember { get; init; }
 }

@@ -35,6 +35,9 @@ public sealed class OpenedImage : IDisposable
     /// <summary>The tar member taken as the disk and why, when the image came in a tar.</summary>
     public string? TarMember { get; }
 
+    /// <summary>Things about the image the user should be warned of, such as a name that says another format.</summary>
+    public IReadOnlyList<string> Warnings { get; private set; } = [];
+
     internal IImageDriver Driver { get; }
 
     /// <summary>Closes the outermost input at once, so a read blocked on the network ends when the caller cancels.</summary>
@@ -59,6 +62,16 @@ public sealed class OpenedImage : IDisposable
     /// <summary>The same image seen through wrappers peeled before the engine's own (a container image's layer), outermost first.</summary>
     internal OpenedImage WithOuterLayers(IEnumerable<string> outer, string? tarMember) =>
         new(Driver, [.. outer, .. FormatChain], RandomAccess, InputLength, inputBytesRead, tarMember ?? TarMember) { abortInput = abortInput };
+
+    internal OpenedImage WithNameChecked(string fileName)
+    {
+        if (ImageNaming.Contradiction(fileName, FormatChain) is { } warning)
+        {
+            Warnings = [.. Warnings, warning];
+        }
+
+        return this;
+    }
 
     internal OpenedImage WithAbort(Action abort)
     {

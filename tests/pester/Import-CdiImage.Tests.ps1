@@ -142,6 +142,26 @@ Describe 'Import-CdiImage to a local file' {
         Get-ChildItem $out | Should -BeNullOrEmpty
     }
 
+    It 'warns when the name says another format than the content, refuses an empty image, and reports a wildcard that matches nothing' {
+        $page = Join-Path $work 'Fedora-Cloud.qcow2'
+        Set-Content $page '<!DOCTYPE html><html><body>404 Not Found</body></html>'
+        $empty = Join-Path $work 'empty.raw'
+        New-Item -ItemType File $empty | Out-Null
+
+        $null = Import-CdiImage -Path $page -DestinationPath (Join-Path $work 'page.raw') -WarningVariable warned -WarningAction SilentlyContinue
+        $info = Get-CdiImageInfo $page -WarningVariable infoWarned -WarningAction SilentlyContinue
+        Import-CdiImage -Path $empty -DestinationPath (Join-Path $work 'empty-out.raw') -ErrorVariable emptyFailed -ErrorAction SilentlyContinue
+        Import-CdiImage -Path (Join-Path $work 'nothing-*.qcow2') -DestinationPath (Join-Path $work 'x.raw') -ErrorVariable noMatch -ErrorAction SilentlyContinue
+
+        "$warned" | Should -Match "named like a qcow2, but it is a raw"
+        "$infoWarned" | Should -Match "named like a qcow2"
+        $info.Warnings | Should -HaveCount 1
+        $emptyFailed[0].FullyQualifiedErrorId | Should -BeLike 'EmptyImage,*'
+        Join-Path $work 'empty-out.raw' | Should -Not -Exist
+        $noMatch[0].FullyQualifiedErrorId | Should -BeLike 'PathNotFound,*'
+        "$($noMatch[0])" | Should -Match 'No file matches'
+    }
+
     It 'reports a damaged image with its stable error id and goes on with the next file' {
         $broken = Join-Path $work 'broken.qcow2'
         $bytes = [IO.File]::ReadAllBytes($qcow2)

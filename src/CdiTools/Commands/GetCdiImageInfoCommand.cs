@@ -46,6 +46,16 @@ public sealed class GetCdiImageInfoCommand : ImageSourceCmdlet
                     WriteVerbose($"{source}: the {info.Image.Details.Format} format does not state its size; measured {ByteSize.Format(info.Image.VirtualSize)} by decoding it.");
                 }
 
+                foreach (var warning in info.Image.Warnings)
+                {
+                    WriteWarning(warning);
+                }
+
+                if (info.Image.VirtualSize == 0)
+                {
+                    WriteWarning($"{source}: the image holds no disk (0 bytes); Import-CdiImage refuses it (EmptyImage).");
+                }
+
                 WriteObject(new CdiImageInfo(info));
             }
             catch (OperationCanceledException) when (Cancellation.IsCancellationRequested)

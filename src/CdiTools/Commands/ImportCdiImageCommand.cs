@@ -247,6 +247,11 @@ public sealed class ImportCdiImageCommand : ImageSourceCmdlet
                     WriteVerbose($"{source}: {note}");
                 }
 
+                foreach (var warning in result.Warnings)
+                {
+                    WriteWarning(warning);
+                }
+
                 if (PassThru)
                 {
                     WriteObject(new CdiImportResult(result, source.ToString(), destination) { VerifiedChecksum = options.ExpectedChecksum?.ToString() });
@@ -407,6 +412,11 @@ public sealed class ImportCdiImageCommand : ImageSourceCmdlet
             var target = $"{request.Namespace}/{request.Name}";
             if (outcomes[i].Result is { } result)
             {
+                foreach (var warning in result.Conversion?.Warnings ?? [])
+                {
+                    WriteWarning(warning);
+                }
+
                 WriteVerbose(
                     $"{source} -> {target}: {ByteSize.Format(result.VirtualSize)} disk, {ByteSize.Format(result.Transfer.BytesSent)} sent" +
                     $"{(result.Conversion is { } c ? $" ({string.Join(" > ", c.FormatChain)} converted here, raw in gzip)" : " as it is")}, DataVolume {result.DataVolume.Phase}.");

@@ -24,6 +24,9 @@ public sealed class CdiImageInfo
     /// <summary>What the conversion does that the reader of the result should know, such as a fixed VHD's footer left out.</summary>
     public string[] Notes => [.. sizing.Image.Details.Notes];
 
+    /// <summary>What to be warned of, such as a file name that says another format than the content.</summary>
+    public string[] Warnings => [.. sizing.Image.Warnings];
+
     /// <summary>The layers from the outside in.</summary>
     public string[] FormatChain => [.. sizing.Image.FormatChain];
 

@@ -116,6 +116,12 @@ public abstract class ImageSourceCmdlet : WorkerCmdlet
                     {
                         throw new ArgumentException($"'{path}' is not a file system path.");
                     }
+
+                    // A wildcard that matches nothing resolves to nothing; say so, as Get-Content does.
+                    if (files.Count == 0)
+                    {
+                        throw new ItemNotFoundException($"No file matches '{path}'.");
+                    }
                 }
             }
             catch (Exception e) when (e is ItemNotFoundException or ArgumentException or System.Management.Automation.DriveNotFoundException)
