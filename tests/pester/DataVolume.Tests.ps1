@@ -44,6 +44,10 @@ Describe 'New-CdiDataVolume -AsManifest (no cluster)' {
         $shown | Should -Match "secretKey: $([regex]::Escape($Password))"
         @($hidden -split '(?m)^---$' | Where-Object { $_.Trim() }) | Should -HaveCount 2
         $hidden | Should -Match '\A---\n'
+        $null = New-CdiDataVolume web -Url https://images.example/disk.img -Size 10GB -Credential $Reader -AsManifest -WarningVariable redactedWarning -WarningAction SilentlyContinue
+        $null = New-CdiDataVolume web -Url https://images.example/disk.img -Size 10GB -Credential $Reader -AsManifest -IncludeSecretValues -WarningVariable shownWarning -WarningAction SilentlyContinue
+        "$redactedWarning" | Should -Match 'kubectl create secret generic web-source-credentials --from-literal=accessKeyId=\.\.\. --from-literal=secretKey=\.\.\.'
+        $shownWarning | Should -BeNullOrEmpty
         $hidden | Should -Match '(?m)^  namespace: vms$'
     }
 

@@ -1,5 +1,6 @@
 BeforeAll {
     Import-Module $env:CDITOOLS_MODULE -Force
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
 
     function New-TestQcow2([string] $Path, [string] $Size = '64M') {
         & qemu-img create -q -f qcow2 $Path $Size
@@ -72,6 +73,27 @@ Describe 'Import-CdiImage to a local file' {
         Get-ChildItem (Join-Path $work '*.qcow2') | Import-CdiImage -DestinationPath { Join-Path $work "$($_.BaseName)-converted.img" }
 
         (Get-ChildItem (Join-Path $work '*-converted.img')).Name | Sort-Object | Should -Be @('disk-converted.img', 'second-converted.img')
+    }
+
+    It 'names the folder and the reason when the destination folder is missing' {
+        $missing = Join-Path $work 'no-such-folder/disk.raw'
+
+        Import-CdiImage -Path $qcow2 -DestinationPath $missing -ErrorVariable failure -ErrorAction SilentlyContinue
+
+        $failure[0].FullyQualifiedErrorId | Should -BeLike 'DestinationFolderNotFound,*'
+        $failure[0].TargetObject | Should -Be $missing
+        "$($failure[0])" | Should -Match ([regex]::Escape((Join-Path $work 'no-such-folder')))
+        "$($failure[0])" | Should -Not -Match 'partial'
+    }
+
+    It 'says under -WhatIf that an existing destination would fail without -Force' {
+        $destination = Join-Path $work 'exists.raw'
+        Set-Content $destination 'keep me'
+
+        $run = Invoke-FreshPwsh "Import-Module '$env:CDITOOLS_MODULE'; Import-CdiImage -Path '$qcow2' -DestinationPath '$destination' -WhatIf"
+
+        $run.Output | Should -Match 'without -Force this fails with DestinationExists'
+        Get-Content $destination | Should -Be 'keep me'
     }
 
     It 'changes nothing with -WhatIf' {

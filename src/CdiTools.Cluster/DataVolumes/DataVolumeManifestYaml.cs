@@ -20,6 +20,23 @@ public static class DataVolumeManifestYaml
         return string.Concat(documents.Select(o => "---\n" + KubernetesYaml.Serialize(o).TrimEnd('\n') + "\n"));
     }
 
+    /// <summary>
+    /// What to tell the user when the manifest's Secret carries <see cref="Redacted"/> in place of
+    /// its values: applied as it is, it would create a Secret that cannot work. Null without a Secret.
+    /// </summary>
+    public static string? RedactedSecretHint(DataVolumeManifest manifest)
+    {
+        if (manifest.Secret is not { } secret)
+        {
+            return null;
+        }
+
+        var keys = string.Join(" ", (secret.StringData?.Keys ?? []).Select(key => $"--from-literal={key}=..."));
+        var ns = secret.Metadata.NamespaceProperty is { } named ? $" -n {named}" : string.Empty;
+        return $"The Secret {secret.Metadata.Name} in this manifest holds {Redacted} in place of its values, so kubectl apply would create a Secret that cannot work. " +
+            $"Write the values with -IncludeSecretValues, or create the Secret first (kubectl create secret generic {secret.Metadata.Name}{ns} {keys}) and apply the manifest without it.";
+    }
+
     private static V1Secret WithoutValues(V1Secret secret) => new()
     {
         ApiVersion = secret.ApiVersion,

@@ -192,8 +192,11 @@ public sealed class ImageUploadService(CdiApi api)
                 cancellationToken).ConfigureAwait(false);
             created = true;
         }
-        else if (await api.GetDataVolumeAsync(request.Name, ns, cancellationToken).ConfigureAwait(false) is null
-            && await api.GetPersistentVolumeClaimAsync(request.Name, ns, cancellationToken).ConfigureAwait(false) is null)
+        else if (await api.GetDataVolumeAsync(request.Name, ns, cancellationToken).ConfigureAwait(false) is { } existing)
+        {
+            RefuseTarget(existing, ns);
+        }
+        else if (await api.GetPersistentVolumeClaimAsync(request.Name, ns, cancellationToken).ConfigureAwait(false) is null)
         {
             throw new ClusterException("DataVolumeNotFound", ClusterErrorKind.NotFound, $"There is no DataVolume or PVC {ns}/{request.Name} to upload into (-NoCreate).");
         }
@@ -284,6 +287,34 @@ public sealed class ImageUploadService(CdiApi api)
         catch (Exception e) when (created && e is ClusterException or ImageException or IOException or UnauthorizedAccessException or OperationCanceledException)
         {
             throw await AfterFailureAsync(e, request.Name, ns, request.KeepFailedDataVolume, delivered).ConfigureAwait(false);
+        }
+    }
+
+    // A DataVolume that is not an upload, or whose upload is over, never becomes UploadReady: say
+    // what is wrong with it rather than wait for a phase it will not reach.
+    private static void RefuseTarget(DataVolume existing, string ns)
+    {
+        var name = $"{ns}/{existing.Metadata.Name}";
+        if (existing.Spec?.Source?.Upload is null)
+        {
+            throw new ClusterException(
+                "NotAnUploadDataVolume",
+                ClusterErrorKind.Invalid,
+                $"DataVolume {name} imports from {DataVolumeView.Describe(existing.Spec)}, not from an upload, so nothing can be uploaded into it. Upload into a DataVolume made with New-CdiDataVolume -Upload, or leave -NoCreate out to have one made.");
+        }
+
+        switch (existing.Status?.Phase)
+        {
+            case "Succeeded":
+                throw new ClusterException(
+                    "UploadAlreadyDone",
+                    ClusterErrorKind.Invalid,
+                    $"DataVolume {name} has already received its upload (phase Succeeded); CDI takes one upload per DataVolume. Upload into a new one, or delete this one first with Remove-CdiDataVolume {existing.Metadata.Name} -Namespace {ns}.");
+            case "Failed":
+                throw new ClusterException(
+                    "DataVolumeFailed",
+                    ClusterErrorKind.Invalid,
+                    $"DataVolume {name} has failed (phase Failed) and takes no upload; delete it with Remove-CdiDataVolume {existing.Metadata.Name} -Namespace {ns} and upload into a new one.");
         }
     }
 

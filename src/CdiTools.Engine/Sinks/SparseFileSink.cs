@@ -37,7 +37,18 @@ public sealed class SparseFileSink : IRawSink
 
         var folder = Path.GetDirectoryName(DestinationPath)!;
         temporaryPath = Path.Combine(folder, $".{Path.GetFileName(DestinationPath)}.{Guid.NewGuid():N}.partial");
-        handle = File.OpenHandle(temporaryPath, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None);
+        try
+        {
+            handle = File.OpenHandle(temporaryPath, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (DirectoryNotFoundException e)
+        {
+            throw new DestinationUnavailableException("DestinationFolderNotFound", DestinationPath, $"The folder '{folder}' for '{Path.GetFileName(DestinationPath)}' does not exist; create it first.", e);
+        }
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
+        {
+            throw new DestinationUnavailableException("DestinationNotWritable", DestinationPath, $"'{DestinationPath}' cannot be written: the folder '{folder}' refuses new files ({e.Message.Replace(temporaryPath, "a temporary file", StringComparison.Ordinal)}).", e);
+        }
     }
 
     public string DestinationPath { get; }

@@ -215,7 +215,10 @@ public sealed class ImportCdiImageCommand : ImageSourceCmdlet
                 continue;
             }
 
-            if (!ShouldProcess(destination, $"Convert {source} to a raw disk"))
+            var replacing = File.Exists(destination)
+                ? Force ? " (replacing the file there)" : " (the file exists: without -Force this fails with DestinationExists)"
+                : string.Empty;
+            if (!ShouldProcess(destination, $"Convert {source} to a raw disk{replacing}"))
             {
                 continue;
             }

@@ -242,7 +242,13 @@ public sealed class NewCdiDataVolumeCommand : ClusterCmdlet
         {
             if (AsManifest)
             {
-                WriteObject(DataVolumeManifestYaml.Render(DataVolumeManifestBuilder.Build(request, Empty(Namespace)), IncludeSecretValues));
+                var built = DataVolumeManifestBuilder.Build(request, Empty(Namespace));
+                if (!IncludeSecretValues && DataVolumeManifestYaml.RedactedSecretHint(built) is { } hint)
+                {
+                    WriteWarning(hint);
+                }
+
+                WriteObject(DataVolumeManifestYaml.Render(built, IncludeSecretValues));
                 return;
             }
 

@@ -33,6 +33,7 @@ internal static class ErrorRecords
         FileNotFoundException or DirectoryNotFoundException => new ErrorRecord(exception, "PathNotFound", ErrorCategory.ObjectNotFound, target),
         UnauthorizedAccessException => new ErrorRecord(exception, "AccessDenied", ErrorCategory.PermissionDenied, target),
         Engine.Sinks.DestinationExistsException => new ErrorRecord(exception, "DestinationExists", ErrorCategory.ResourceExists, target),
+        Engine.Sinks.DestinationUnavailableException unavailable => new ErrorRecord(exception, unavailable.ErrorId, unavailable.ErrorId == "DestinationFolderNotFound" ? ErrorCategory.ObjectNotFound : ErrorCategory.PermissionDenied, unavailable.Path),
         IOException => new ErrorRecord(exception, "WriteFailed", ErrorCategory.WriteError, target),
         ArgumentException => new ErrorRecord(exception, "InvalidArgument", ErrorCategory.InvalidArgument, target),
         _ => new ErrorRecord(exception, exception.GetType().Name, ErrorCategory.NotSpecified, target),

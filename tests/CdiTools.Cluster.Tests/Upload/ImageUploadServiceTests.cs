@@ -387,6 +387,36 @@ public sealed class ImageUploadServiceTests : FakeClusterHarness
         Assert.Empty(proxy.Requests);
     }
 
+    [Fact]
+    public async Task A_DataVolume_that_is_not_an_upload_or_whose_upload_is_done_is_refused_saying_why()
+    {
+        await SeedAsync();
+        var (qcow2, _, _) = Image();
+        var dataVolumes = new CdiTools.Cluster.DataVolumes.DataVolumeService(new CdiApi(ClusterConnections.Connect(new ClusterTarget(Server.WriteKubeconfig(Folder.File("kc-dv"), "fake", "vms")))));
+        await dataVolumes.CreateAsync(new CdiTools.Cluster.DataVolumes.DataVolumeRequest { Name = "web", Namespace = "vms", Source = CdiTools.Cluster.DataVolumes.DataVolumeSourceKind.Http, Url = "https://images.example/disk.qcow2", Size = 1L << 30 }, default);
+        await UploadAsync(Request(qcow2, "done"));
+
+        var notUpload = await Assert.ThrowsAsync<ClusterException>(() => UploadAsync(Request(qcow2, "web") with { NoCreate = true }));
+        var done = await Assert.ThrowsAsync<ClusterException>(() => UploadAsync(Request(qcow2, "done") with { NoCreate = true }));
+
+        Assert.Equal("NotAnUploadDataVolume", notUpload.ErrorId);
+        Assert.Contains("imports from http https://images.example/disk.qcow2, not from an upload", notUpload.Message);
+        Assert.Equal("UploadAlreadyDone", done.ErrorId);
+        Assert.Contains("phase Succeeded", done.Message);
+    }
+
+    [Fact]
+    public async Task An_upload_DataVolume_says_its_scratch_PVC_stays_empty_for_a_raw_body()
+    {
+        await SeedAsync();
+        var (qcow2, _, _) = Image();
+
+        var result = await UploadAsync(Request(qcow2));
+
+        Assert.True(result.DataVolume.Scratch.RequiresScratch);
+        Assert.Contains("stays empty when the body is a raw disk (as Import-CdiImage sends it)", result.DataVolume.Scratch.Reason);
+    }
+
     private string Compress(string tool, string file)
     {
         ExternalTool.Run(tool, "-k", "-f", file);
