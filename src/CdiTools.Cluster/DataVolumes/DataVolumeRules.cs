@@ -68,7 +68,7 @@ public static partial class DataVolumeRules
     {
         if (!DnsSubdomain().IsMatch(name) || name.Length > 253)
         {
-            add("InvalidName", parameter, $"'{name}' is not a valid {what} name: lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, at most 253 characters.");
+            add("InvalidName", parameter, $"'{name}' is not a valid {what} name: lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, at most 63 characters (CDI names its pods and labels after it).");
         }
         else if (name.Length > 63)
         {

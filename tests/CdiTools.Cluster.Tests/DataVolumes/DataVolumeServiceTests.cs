@@ -216,6 +216,20 @@ public sealed class DataVolumeServiceTests : FakeClusterHarness
     }
 
     [Fact]
+    public async Task A_clone_leaves_its_size_to_CDI_with_an_empty_storage_as_CDI_s_webhook_accepts()
+    {
+        Seed();
+        var service = Service();
+        await service.CreateAsync(Http with { Name = "golden" }, default);
+
+        await service.CreateAsync(new DataVolumeRequest { Name = "copy", Source = DataVolumeSourceKind.Pvc, SourceName = "golden" }, default);
+
+        var stored = Stored("DataVolume", "copy", DataVolumes)!;
+        Assert.Equal("{}", stored["spec"]!["storage"]!.ToJsonString());
+        Assert.Equal("golden", (string?)stored["spec"]!["source"]!["pvc"]!["name"]);
+    }
+
+    [Fact]
     public async Task Without_read_access_to_CDI_the_scratch_prediction_is_unknown_not_the_documented_answer()
     {
         Seed();

@@ -182,6 +182,25 @@ public sealed class ScratchStorageClassServiceTests : FakeClusterHarness
     }
 
     [Fact]
+    public async Task Clearing_on_CDI_before_v1_65_puts_the_default_class_in_status_and_the_wait_expects_it()
+    {
+        SeedClasses();
+        Server.InstallCdi(version: "v1.64.2");
+        var service = Service();
+        await service.ApplyAsync(await service.PlanAsync("fast", default), default);
+        await EventuallyAsync(() => Task.FromResult(CdiConfigStatus() == "fast"));
+
+        var plan = await service.PlanAsync(null, default);
+        await service.ApplyAsync(plan, default);
+        await service.WaitAsync(plan, TimeSpan.FromSeconds(10), default);
+
+        Assert.Equal("standard", plan.ExpectedStatus);
+        Assert.Contains("the cluster's default class 'standard'", plan.Consequence);
+        Assert.Null(CdiCrSetting());
+        Assert.Equal("standard", CdiConfigStatus());
+    }
+
+    [Fact]
     public async Task The_report_lists_the_fallback_chain_of_the_cluster_s_CDI_version()
     {
         SeedClasses();
