@@ -183,6 +183,19 @@ csv-b,https://images.example/b.qcow2,2Gi,
         $failure[0].FullyQualifiedErrorId | Should -BeLike 'DataVolumeNotFound,*'
     }
 
+    It 'takes wildcards and NAMESPACE/NAME in Remove-, Get- and Wait-CdiDataVolume' {
+        foreach ($name in 'small-1', 'small-2', 'big') { New-CdiDataVolume $name -Blank -Size 1Gi -KubeConfig $cluster.Kubeconfig | Out-Null }
+        New-CdiDataVolume elsewhere -Blank -Size 1Gi -Namespace other -KubeConfig $cluster.Kubeconfig | Out-Null
+
+        (Get-CdiDataVolume other/elsewhere -KubeConfig $cluster.Kubeconfig).Namespace | Should -Be 'other'
+        (Wait-CdiDataVolume other/elsewhere -Timeout 30 -KubeConfig $cluster.Kubeconfig).Name | Should -Be 'elsewhere'
+        Remove-CdiDataVolume 'small*' -Force -KubeConfig $cluster.Kubeconfig
+        Remove-CdiDataVolume other/elsewhere -Force -KubeConfig $cluster.Kubeconfig
+
+        @((Invoke-FakeCluster $cluster $DvPath).items.metadata.name) | Should -Be @('big')
+        @((Invoke-FakeCluster $cluster '/apis/cdi.kubevirt.io/v1beta1/namespaces/other/datavolumes').items) | Should -HaveCount 0
+    }
+
     It 'removes nothing with -WhatIf, even with -Force' {
         New-CdiDataVolume keep -Blank -Size 1Gi -KubeConfig $cluster.Kubeconfig | Out-Null
 

@@ -33,23 +33,44 @@ public sealed class GetCdiDataVolumeCommand : ClusterCmdlet
     {
         var service = new DataVolumeService(new CdiApi(Connect()));
         var ns = AllNamespaces ? null : service.NamespaceOr(string.IsNullOrEmpty(Namespace) ? null : Namespace);
-        var patterns = (Name ?? ["*"]).Select(n => new WildcardPattern(n, WildcardOptions.IgnoreCase)).ToList();
+
+        // NAMESPACE/NAME (as kubectl prints it) looks in that namespace; plain names in -Namespace's.
+        var groups = new List<(string? Namespace, List<string>? Names)>();
+        if (Name is null)
+        {
+            groups.Add((ns, null));
+        }
+        else
+        {
+            foreach (var text in Name)
+            {
+                (string? Namespace, string Name) target;
+                try
+                {
+                    target = text.Contains('/', StringComparison.Ordinal) ? QualifiedName.Split(text, ns ?? "default") : (ns, text);
+                }
+                catch (ArgumentException e)
+                {
+                    WriteError(new ErrorRecord(e, "InvalidName", ErrorCategory.InvalidArgument, text));
+                    continue;
+                }
+
+                if (groups.FindIndex(g => g.Namespace == target.Namespace) is var at and >= 0)
+                {
+                    groups[at].Names!.Add(target.Name);
+                }
+                else
+                {
+                    groups.Add((target.Namespace, [target.Name]));
+                }
+            }
+        }
+
         try
         {
-            var found = RunWorker((_, token) => service.ListAsync(ns, name => patterns.Any(p => p.IsMatch(name)), token));
-            foreach (var view in found)
+            foreach (var (groupNamespace, names) in groups)
             {
-                WriteObject(new CdiDataVolume(view));
-            }
-
-            // As Get-Item does: a plain name that matched nothing is an error; a pattern is not.
-            foreach (var missing in (Name ?? []).Where(n => !WildcardPattern.ContainsWildcardCharacters(n) && !found.Any(v => string.Equals(v.Name, n, StringComparison.OrdinalIgnoreCase))))
-            {
-                WriteError(new ErrorRecord(
-                    new ItemNotFoundException($"There is no DataVolume '{missing}' in {(ns is null ? "any namespace" : $"namespace {ns}")}."),
-                    "DataVolumeNotFound",
-                    ErrorCategory.ObjectNotFound,
-                    missing));
+                List(service, groupNamespace, names);
             }
         }
         catch (OperationCanceledException) when (Cancellation.IsCancellationRequested)
@@ -59,6 +80,26 @@ public sealed class GetCdiDataVolumeCommand : ClusterCmdlet
         catch (ClusterException e)
         {
             WriteError(ErrorRecords.From(e, Name));
+        }
+    }
+
+    private void List(DataVolumeService service, string? ns, List<string>? names)
+    {
+        var patterns = (names ?? ["*"]).Select(n => new WildcardPattern(n, WildcardOptions.IgnoreCase)).ToList();
+        var found = RunWorker((_, token) => service.ListAsync(ns, name => patterns.Any(p => p.IsMatch(name)), token));
+        foreach (var view in found)
+        {
+            WriteObject(new CdiDataVolume(view));
+        }
+
+        // As Get-Item does: a plain name that matched nothing is an error; a pattern is not.
+        foreach (var missing in (names ?? []).Where(n => !WildcardPattern.ContainsWildcardCharacters(n) && !found.Any(v => string.Equals(v.Name, n, StringComparison.OrdinalIgnoreCase))))
+        {
+            WriteError(new ErrorRecord(
+                new ItemNotFoundException($"There is no DataVolume '{missing}' in {(ns is null ? "any namespace" : $"namespace {ns}")}."),
+                "DataVolumeNotFound",
+                ErrorCategory.ObjectNotFound,
+                missing));
         }
     }
 }

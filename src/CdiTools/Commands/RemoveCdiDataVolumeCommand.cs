@@ -6,6 +6,7 @@ using CdiTools.Runtime;
 namespace CdiTools.Commands;
 
 /// <summary>Remove-CdiDataVolume: deletes DataVolumes; their PVCs, and the Secrets and ConfigMaps New-CdiDataVolume made for them, go with them.</summary>
+/// <remarks>Names take wildcards as Get-CdiDataVolume's do, and NAMESPACE/NAME as kubectl prints them; each match is confirmed on its own.</remarks>
 [Cmdlet(VerbsCommon.Remove, "CdiDataVolume", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
 public sealed class RemoveCdiDataVolumeCommand : ClusterCmdlet
 {
@@ -13,6 +14,7 @@ public sealed class RemoveCdiDataVolumeCommand : ClusterCmdlet
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [KubernetesNameTransformation]
     [ValidateNotNullOrEmpty]
+    [SupportsWildcards]
     public string[] Name { get; set; } = [];
 
     /// <summary>The namespace; the context's when omitted.</summary>
@@ -34,8 +36,8 @@ public sealed class RemoveCdiDataVolumeCommand : ClusterCmdlet
     protected override void ProcessRecord()
     {
         var service = new DataVolumeService(new CdiApi(Connect()));
-        var ns = service.NamespaceOr(string.IsNullOrEmpty(Namespace) ? null : Namespace);
-        foreach (var name in Name)
+        var defaultNamespace = service.NamespaceOr(string.IsNullOrEmpty(Namespace) ? null : Namespace);
+        foreach (var (ns, name) in Targets(service, defaultNamespace))
         {
             if (!(Skips() || ShouldProcess($"DataVolume {ns}/{name}", "Delete, with its PVC and the data on it")))
             {
@@ -62,6 +64,52 @@ public sealed class RemoveCdiDataVolumeCommand : ClusterCmdlet
             catch (ClusterException e)
             {
                 WriteError(ErrorRecords.From(e, name));
+            }
+        }
+    }
+
+    // Each name as it is, or what its wildcard matches in its namespace now (a pattern that
+    // matches nothing deletes nothing, as with Get-CdiDataVolume).
+    private IEnumerable<(string Namespace, string Name)> Targets(DataVolumeService service, string defaultNamespace)
+    {
+        foreach (var text in Name)
+        {
+            (string Namespace, string Name) target;
+            try
+            {
+                target = QualifiedName.Split(text, defaultNamespace);
+            }
+            catch (ArgumentException e)
+            {
+                WriteError(new ErrorRecord(e, "InvalidName", ErrorCategory.InvalidArgument, text));
+                continue;
+            }
+
+            if (!WildcardPattern.ContainsWildcardCharacters(target.Name))
+            {
+                yield return target;
+                continue;
+            }
+
+            var pattern = new WildcardPattern(target.Name, WildcardOptions.IgnoreCase);
+            IReadOnlyList<DataVolumeView> matches;
+            try
+            {
+                matches = RunWorker((_, token) => service.ListAsync(target.Namespace, pattern.IsMatch, token));
+            }
+            catch (OperationCanceledException) when (Cancellation.IsCancellationRequested)
+            {
+                throw new PipelineStoppedException();
+            }
+            catch (ClusterException e)
+            {
+                WriteError(ErrorRecords.From(e, text));
+                continue;
+            }
+
+            foreach (var match in matches)
+            {
+                yield return (target.Namespace, match.Name);
             }
         }
     }

@@ -45,7 +45,17 @@ public sealed class WaitCdiDataVolumeCommand : ClusterCmdlet
     protected override void ProcessRecord()
     {
         var ns = Connect().NamespaceOr(string.IsNullOrEmpty(Namespace) ? null : Namespace);
-        targets.AddRange(Name.Select(name => (ns, name)));
+        foreach (var name in Name)
+        {
+            try
+            {
+                targets.Add(QualifiedName.Split(name, ns));
+            }
+            catch (ArgumentException e)
+            {
+                WriteError(new ErrorRecord(e, "InvalidName", ErrorCategory.InvalidArgument, name));
+            }
+        }
     }
 
     /// <inheritdoc />
