@@ -97,9 +97,10 @@ Describe 'Get-CdiSupportMatrix: filters' {
     }
 
     It 'refuses a format it does not know, naming the valid ones' {
-        $err = { Get-CdiSupportMatrix -Format Vmdk -ErrorAction Stop } | Should -Throw -ErrorId 'CannotConvertArgumentNoMessage,CdiTools.Commands.GetCdiSupportMatrixCommand' -PassThru
+        $err = { Get-CdiSupportMatrix -Format Iso -ErrorAction Stop } | Should -Throw -ErrorId 'ParameterArgumentValidationError,CdiTools.Commands.GetCdiSupportMatrixCommand' -PassThru
 
         $err.Exception.Message | Should -Match 'Qcow2Gz'
+        $err.Exception.Message | Should -Match 'Vhdx'
     }
 }
 
@@ -250,5 +251,20 @@ Describe 'Get-CdiSupportMatrix -Engine: what Import-CdiImage does on the client'
         $text | Should -Match 'ScratchBytes'
         $text | Should -Match 'CdiMark'
         $text | Should -Match 'raw\s+Upload\s+True\s+Random\s+0\s+S\*'
+    }
+}
+
+Describe 'Get-CdiSupportMatrix -Format for the formats CDI''s table leaves out' {
+    BeforeAll { Import-Module $env:CDITOOLS_MODULE -Force }
+
+    It 'answers -Engine for vmdk, vhd, vhdx and vdi, and says CDI''s table has no row for them' {
+        $engine = Get-CdiSupportMatrix -Engine -Format Vmdk, Vhdx -Endpoint Upload
+        $plain = Get-CdiSupportMatrix -Format vmdk -WarningVariable warned -WarningAction SilentlyContinue
+
+        $engine.Format | Sort-Object | Should -Be @('vhdx', 'vmdk')
+        $engine.ClientSide | Should -Be @($true, $true)
+        $plain | Should -BeNullOrEmpty
+        "$warned" | Should -Match 'no row for vmdk'
+        "$warned" | Should -Match '-Engine'
     }
 }

@@ -34,7 +34,7 @@ public static class EngineSupportMatrix
     {
         converts ??= EngineSupport.Converts;
         reads ??= EngineSupport.Reads;
-        var cdi = SupportMatrix.Cdi.Select(query with { ContentTypes = [], Formats = [], Endpoints = [], RequiresScratch = null })
+        var cdi = SupportMatrix.Cdi.Select(query with { ContentTypes = [], Formats = [], OtherFormats = [], Endpoints = [], RequiresScratch = null })
             .ToDictionary(e => (e.Format, e.Endpoint));
 
         // What the cluster does with what CdiTools sends: a raw disk, gzip-compressed, as an upload.
@@ -44,7 +44,7 @@ public static class EngineSupportMatrix
         foreach (var row in Rows)
         {
             if ((query.ContentTypes.Count > 0 && !query.ContentTypes.Contains(row.ContentType))
-                || (query.Formats.Count > 0 && (row.CdiFormat is not { } format || !query.Formats.Contains(format))))
+                || (query.FiltersFormats && !(row.CdiFormat is { } format ? query.Formats.Contains(format) : query.OtherFormats.Contains(row.Format, StringComparer.OrdinalIgnoreCase))))
             {
                 continue;
             }

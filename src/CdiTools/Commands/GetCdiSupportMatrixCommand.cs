@@ -22,9 +22,13 @@ public sealed class GetCdiSupportMatrixCommand : PSCmdlet
     // A reference, not the CdiVersion struct: see the remarks on CdiSupportEntry.
     private SupportQuery baseQuery = new();
 
-    /// <summary>Only these formats (Qcow2, Qcow2Gz, Qcow2Xz, Raw, RawGz, RawXz, Tar).</summary>
+    /// <summary>
+    /// Only these formats: the rows of CDI's table (Qcow2, Qcow2Gz, Qcow2Xz, Raw, RawGz, RawXz, Tar),
+    /// and, with -Engine, the formats CDI converts that its table leaves out (Vmdk, Vhd, Vhdx, Vdi).
+    /// </summary>
     [Parameter(Position = 0, ValueFromPipeline = true)]
-    public CdiImageFormat[]? Format { get; set; }
+    [ValidateSet("Qcow2", "Qcow2Gz", "Qcow2Xz", "Raw", "RawGz", "RawXz", "Tar", "Vmdk", "Vhd", "Vhdx", "Vdi", IgnoreCase = true)]
+    public string[]? Format { get; set; }
 
     /// <summary>Only these content types (Kubevirt, Archive).</summary>
     [Parameter]
@@ -98,10 +102,18 @@ public sealed class GetCdiSupportMatrixCommand : PSCmdlet
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
+        var formats = (Format ?? []).Where(f => Enum.TryParse<CdiImageFormat>(f, ignoreCase: true, out _)).Select(f => Enum.Parse<CdiImageFormat>(f, ignoreCase: true)).ToList();
+        var others = (Format ?? []).Where(f => !Enum.TryParse<CdiImageFormat>(f, ignoreCase: true, out _)).Select(f => f.ToLowerInvariant()).ToList();
+        if (others.Count > 0 && !Engine)
+        {
+            WriteWarning($"CDI's support matrix has no row for {string.Join(", ", others)}: CDI converts such images with qemu-img like qcow2, through scratch space. Get-CdiSupportMatrix -Engine -Format {string.Join(",", others)} shows what Import-CdiImage does with them.");
+        }
+
         var query = baseQuery with
         {
             ContentTypes = ContentType ?? [],
-            Formats = Format ?? [],
+            Formats = formats,
+            OtherFormats = others,
             Endpoints = Endpoint ?? [],
             RequiresScratch = MyInvocation.BoundParameters.ContainsKey(nameof(RequiresScratch)) ? RequiresScratch.IsPresent : null,
         };
