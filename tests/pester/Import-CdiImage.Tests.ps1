@@ -397,3 +397,18 @@ Describe 'Import-CdiImage with VMware, Hyper-V and VirtualBox images' {
         Join-Path $work 'foreign.raw' | Should -Not -Exist
     }
 }
+
+Describe 'Import-CdiImage results in a CSV file' {
+    It 'exports the layers and seconds as plain values, not System.String[] or a TimeSpan' {
+        $image = Join-Path $TestDrive 'csv.qcow2'
+        & qemu-img create -q -f qcow2 $image 8M
+        $csv = Join-Path $TestDrive 'results.csv'
+
+        Import-CdiImage -Path $image -DestinationPath (Join-Path $TestDrive 'csv.raw') -PassThru | Select-Object Destination, Layers, Seconds, VirtualSize | Export-Csv $csv
+        $row = Import-Csv $csv
+
+        $row.Layers | Should -Be 'qcow2'
+        [double] $row.Seconds | Should -BeGreaterThan 0
+        $row.VirtualSize | Should -Be 8MB
+    }
+}

@@ -27,6 +27,9 @@ public sealed class CdiImportResult
     /// <summary>The layers from the outside in, such as "xz (liblzma 5.4.1)", "qcow2".</summary>
     public string[] FormatChain => [.. result.FormatChain];
 
+    /// <summary>The layers in one line, "xz > qcow2": FormatChain for Export-Csv and tables.</summary>
+    public string Layers => string.Join(" > ", result.FormatChain.Select(layer => layer.Split(' ', 2)[0]));
+
     /// <summary>What the conversion did that the reader should know, such as a fixed VHD's footer left out of the disk.</summary>
     public string[] Notes => [.. result.Notes];
 
@@ -52,10 +55,13 @@ public sealed class CdiImportResult
     /// <summary>The whole conversion, until the disk was on stable storage.</summary>
     public TimeSpan Duration => result.Duration;
 
+    /// <summary>Duration in seconds, for Export-Csv and arithmetic.</summary>
+    public double Seconds => result.Duration.TotalSeconds;
+
     /// <summary>The part of <see cref="Duration"/> spent flushing the disk to stable storage before it took its name.</summary>
     public TimeSpan FlushDuration => result.FlushDuration;
 
-    /// <summary>Disk bytes per second.</summary>
+    /// <summary>Bytes of the disk (its virtual size, holes included) per second, not bytes read or written.</summary>
     public double BytesPerSecond => result.Throughput;
 
     /// <summary>The checksum the image file was verified against, of the file as it is stored (sha256:HEX); null when -Checksum was not given.</summary>
