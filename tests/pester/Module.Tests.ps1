@@ -74,6 +74,41 @@ Describe 'Help' {
         Import-Module $env:CDITOOLS_MODULE -Force
     }
 
+    It '<Name>''s help agrees with its metadata: positions, pipeline input, aliases, and -WhatIf and -Confirm in every syntax' -ForEach @(
+        foreach ($name in (Import-PowerShellDataFile $env:CDITOOLS_MODULE).CmdletsToExport) { @{ Name = $name } }
+    ) {
+        $help = Get-Help $Name -Full
+        $command = Get-Command $Name
+        $common = [System.Management.Automation.PSCmdlet]::CommonParameters + [System.Management.Automation.PSCmdlet]::OptionalCommonParameters
+        $problems = [System.Collections.Generic.List[string]]::new()
+        foreach ($parameter in $command.Parameters.Values | Where-Object { $_.Name -notin $common }) {
+            $documented = $help.parameters.parameter | Where-Object name -EQ $parameter.Name
+            if (-not $documented) { continue }
+            $attributes = $parameter.ParameterSets.Values
+            $positions = @($attributes | Where-Object Position -GE 0 | ForEach-Object Position | Select-Object -Unique)
+            $position = if ($positions.Count -gt 0) { "$($positions[0])" } else { 'named' }
+            if ($documented.position -ne $position) { $problems.Add("-$($parameter.Name): help says position $($documented.position), the cmdlet $position") }
+            $byValue = [bool]($attributes | Where-Object ValueFromPipeline)
+            $byName = [bool]($attributes | Where-Object ValueFromPipelineByPropertyName)
+            $pipeline = if ($byValue -and $byName) { 'True (ByValue, ByPropertyName)' } elseif ($byValue) { 'True (ByValue)' } elseif ($byName) { 'True (ByPropertyName)' } else { 'False' }
+            if ($documented.pipelineInput -ne $pipeline) { $problems.Add("-$($parameter.Name): help says pipeline input $($documented.pipelineInput), the cmdlet $pipeline") }
+            $text = $documented.description.Text -join ' '
+            foreach ($alias in $parameter.Aliases) {
+                if ($text -notmatch "\b$([regex]::Escape($alias))\b") { $problems.Add("-$($parameter.Name): alias $alias is not named in its help") }
+            }
+        }
+
+        if ($command.Parameters.ContainsKey('WhatIf')) {
+            foreach ($syntax in $help.syntax.syntaxItem) {
+                foreach ($switch in 'WhatIf', 'Confirm') {
+                    if ($switch -notin @($syntax.parameter.name)) { $problems.Add("a syntax of the help lacks -$switch") }
+                }
+            }
+        }
+
+        $problems | Select-Object -Unique | Should -BeNullOrEmpty
+    }
+
     It '<Name> has a synopsis, a description, every parameter and at least two examples' -ForEach @(
         foreach ($name in (Import-PowerShellDataFile $env:CDITOOLS_MODULE).CmdletsToExport) { @{ Name = $name } }
     ) {
