@@ -63,6 +63,15 @@ Describe 'Import-CdiImage -Namespace' {
         { Invoke-FakeCluster $cluster '/apis/cdi.kubevirt.io/v1beta1/namespaces/vms/datavolumes/one' } | Should -Throw
     }
 
+    It 'names -CertificateFile when a server''s certificate is not trusted' {
+        # The fake cluster's certificate comes from its own CA, which the system store does not hold.
+        Import-CdiImage -Uri "$($cluster.Uri)/disk.qcow2" -DestinationPath (Join-Path $TestDrive 'tls.raw') -ErrorVariable failure -ErrorAction SilentlyContinue
+
+        $failure[0].FullyQualifiedErrorId | Should -BeLike 'HttpTlsUntrusted,*'
+        $failure[0].CategoryInfo.Category | Should -Be 'SecurityError'
+        $failure[0].ErrorDetails.RecommendedAction | Should -Match '-CertificateFile'
+    }
+
     It '-WhatIf creates nothing' {
         Import-CdiImage $Sample -Namespace vms -Name nothing -KubeConfig $cluster.Kubeconfig -WhatIf
 

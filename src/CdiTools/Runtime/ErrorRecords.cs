@@ -15,7 +15,24 @@ internal static class ErrorRecords
         var record = From(exception, target);
         if (!exception.Message.Contains(source, StringComparison.Ordinal))
         {
-            record.ErrorDetails = new ErrorDetails($"{source}: {exception.Message}");
+            record.ErrorDetails = new ErrorDetails($"{source}: {exception.Message}") { RecommendedAction = record.ErrorDetails?.RecommendedAction };
+        }
+
+        return record;
+    }
+
+    // The engine does not know the parameters that fix its refusals; the cmdlets do.
+    private static ErrorRecord WithAdvice(ErrorRecord record, ImageException image)
+    {
+        var advice = image.ErrorId switch
+        {
+            "HttpTlsUntrusted" => "Give the certificate of the CA that issued the server's certificate with -CertificateFile ca.pem (a PEM bundle); -SkipCertificateCheck turns the check off, for a test server only.",
+            "HttpTlsNameMismatch" => "Use a URL with a name the certificate lists; -SkipCertificateCheck turns the check off, for a test server only.",
+            _ => null,
+        };
+        if (advice is not null)
+        {
+            record.ErrorDetails = new ErrorDetails(image.Message) { RecommendedAction = advice };
         }
 
         return record;
@@ -28,7 +45,7 @@ internal static class ErrorRecords
     public static ErrorRecord From(Exception exception, object? target) => exception switch
     {
         Cluster.DataVolumes.DataVolumeRequestException invalid => new ErrorRecord(invalid, invalid.ErrorId, ErrorCategory.InvalidArgument, target),
-        ImageException image => new ErrorRecord(image, image.ErrorId, Category(image), target),
+        ImageException image => WithAdvice(new ErrorRecord(image, image.ErrorId, Category(image), target), image),
         Cluster.ClusterException cluster => new ErrorRecord(cluster, cluster.ErrorId, Category(cluster.Kind), target),
         FileNotFoundException or DirectoryNotFoundException => new ErrorRecord(exception, "PathNotFound", ErrorCategory.ObjectNotFound, target),
         UnauthorizedAccessException => new ErrorRecord(exception, "AccessDenied", ErrorCategory.PermissionDenied, target),
