@@ -165,6 +165,12 @@ public sealed class ScratchStorageClassService(CdiApi api)
         }
     }
 
+    // Kubernetes names are case-sensitive; "Fast" for "fast" is a slip worth naming.
+    private static string CaseHint(string storageClass, IEnumerable<string> classNames) =>
+        classNames.FirstOrDefault(name => string.Equals(name, storageClass, StringComparison.OrdinalIgnoreCase)) is { } near
+            ? $" StorageClass names are case-sensitive: did you mean '{near}'?"
+            : string.Empty;
+
     /// <summary>Works out what setting <paramref name="storageClass"/> (or clearing, for null) does, without writing.</summary>
     public async Task<ScratchChangePlan> PlanAsync(string? storageClass, CancellationToken cancellationToken)
     {
@@ -177,7 +183,7 @@ public sealed class ScratchStorageClassService(CdiApi api)
         var consequence = storageClass is null
             ? $"Scratch PVCs will get {fallback}."
             : exists ? $"Scratch PVCs will get '{storageClass}'."
-            : $"There is no StorageClass '{storageClass}': CDI ignores the setting and scratch PVCs get {fallback}.";
+            : $"There is no StorageClass '{storageClass}': CDI ignores the setting and scratch PVCs get {fallback}.{CaseHint(storageClass!, cluster.ClassNames)}";
 
         return new ScratchChangePlan
         {

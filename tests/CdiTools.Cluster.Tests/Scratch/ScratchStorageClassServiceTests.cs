@@ -167,6 +167,19 @@ public sealed class ScratchStorageClassServiceTests : FakeClusterHarness
     }
 
     [Fact]
+    public async Task A_class_that_differs_only_in_case_is_missing_and_the_plan_names_the_one_meant()
+    {
+        SeedClasses();
+        Server.InstallCdi(version: "v1.66.0");
+
+        var plan = await Service().PlanAsync("Fast", default);
+
+        Assert.False(plan.ClassExists);
+        Assert.Contains("There is no StorageClass 'Fast'", plan.Consequence);
+        Assert.EndsWith("StorageClass names are case-sensitive: did you mean 'fast'?", plan.Consequence);
+    }
+
+    [Fact]
     public async Task A_missing_class_before_v1_65_falls_back_to_the_default_class()
     {
         SeedClasses();
