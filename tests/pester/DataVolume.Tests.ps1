@@ -62,6 +62,12 @@ Describe 'New-CdiDataVolume -AsManifest (no cluster)' {
         ($documents | ForEach-Object { if ($_ -match '(?m)^  name: (\S+)$') { $Matches[1] } }) | Should -Be @('web-1', 'web-2')
     }
 
+    It 'takes -Uri for -Url, as Import-CdiImage names it' {
+        $yaml = New-CdiDataVolume disk -Uri https://images.example/disk.qcow2 -Size 1Gi -AsManifest
+
+        $yaml | Should -Match '(?m)^      url: https://images.example/disk.qcow2$'
+    }
+
     It 'refuses what CDI would refuse: <Id>' -ForEach @(
         @{ Arguments = @{ Upload = $true; Size = 5 }; Id = 'SizeTooSmall' }
         @{ Arguments = @{ Upload = $true }; Id = 'SizeMissing' }

@@ -27,8 +27,8 @@ public sealed class ImportCdiImageCommand : ImageSourceCmdlet
     [ValidateNotNullOrEmpty]
     public string? DestinationPath { get; set; }
 
-    /// <summary>Uploads into a DataVolume in this namespace instead of writing a file.</summary>
-    [Parameter]
+    /// <summary>Uploads into a DataVolume in this namespace instead of writing a file; bound by property name as in the other cluster cmdlets.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
     public string? Namespace { get; set; }
 

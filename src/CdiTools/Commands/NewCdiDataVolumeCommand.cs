@@ -37,8 +37,9 @@ public sealed class NewCdiDataVolumeCommand : ClusterCmdlet
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public string? Namespace { get; set; }
 
-    /// <summary>An http(s) URL of the image.</summary>
+    /// <summary>An http(s) URL of the image; -Uri as in Import-CdiImage works too.</summary>
     [Parameter(Mandatory = true, ParameterSetName = Http, ValueFromPipelineByPropertyName = true)]
+    [Alias("Uri")]
     public string? Url { get; set; }
 
     /// <summary>A container image holding the disk: docker://registry/image:tag or oci-archive://path.</summary>
