@@ -96,6 +96,21 @@ public sealed class VmdkExtentFolderTests : IDisposable
     }
 
     [Fact]
+    public void A_socket_named_as_an_extent_is_refused_as_not_a_file()
+    {
+        // Any user can make a socket; device nodes need root but take the same file-type check.
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        socket.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(Path.Combine(ImageFolder, "disk-flat.vmdk")));
+        var descriptor = WriteDescriptor("disk-flat.vmdk");
+
+        var error = Assert.Throws<ImageException>(() => Run.FileToFile(descriptor, Path.Combine(OutputFolder, "out.raw")));
+
+        Assert.Equal("VmdkExtentNotAFile", error.ErrorId);
+        Assert.Contains("is a socket, not a regular file", error.Message);
+        Assert.Empty(Directory.GetFileSystemEntries(OutputFolder));
+    }
+
+    [Fact]
     public void A_folder_named_as_an_extent_is_refused()
     {
         Directory.CreateDirectory(Path.Combine(ImageFolder, "parts"));
