@@ -93,9 +93,6 @@ public sealed partial record ImageChecksum
         return new ImageChecksum(algorithm.ToLowerInvariant(), hex.ToLower(CultureInfo.InvariantCulture));
     }
 
-    /// <summary>A SHA-256 given as hex.</summary>
-    public static ImageChecksum Sha256(string hex) => Parse(hex.StartsWith("sha256:", StringComparison.OrdinalIgnoreCase) ? hex : "sha256:" + hex, null);
-
     /// <inheritdoc />
     public override string ToString() => $"{Algorithm}:{Hex}";
 

@@ -360,7 +360,7 @@ public sealed class ImageUploadServiceTests : FakeClusterHarness
         var (qcow2, sha256, _) = Image();
         var wrongSum = new string('0', 64);
 
-        var error = await Assert.ThrowsAsync<ImageException>(() => UploadAsync(Request(qcow2) with { Size = 64L << 20, KeepFailedDataVolume = true, OpenOptions = new ImageOpenOptions { ExpectedChecksum = ImageChecksum.Sha256(wrongSum) } }));
+        var error = await Assert.ThrowsAsync<ImageException>(() => UploadAsync(Request(qcow2) with { Size = 64L << 20, KeepFailedDataVolume = true, OpenOptions = new ImageOpenOptions { ExpectedChecksum = ImageChecksum.Parse(wrongSum, null) } }));
 
         Assert.Equal("ChecksumMismatch", error.ErrorId);
         Assert.Contains("is kept (-KeepFailedDataVolume): upload into it again with Import-CdiImage -NoCreate -Name disk -Namespace vms", error.Message);
@@ -385,6 +385,20 @@ public sealed class ImageUploadServiceTests : FakeClusterHarness
         Assert.Equal("VmdkExtentOutsideFolder", error.ErrorId);
         Assert.Empty(Server.ListObjects("cdi.kubevirt.io/v1beta1", "DataVolume", "vms"));
         Assert.Empty(proxy.Requests);
+    }
+
+    [Fact]
+    public async Task A_failure_after_CDI_has_the_data_leaves_the_DataVolume_and_says_how_to_look_at_it()
+    {
+        // CDI takes its time after the body: the wait for Succeeded runs out after delivery.
+        await SeedAsync(new FakeUploadProxyOptions { ReadyPollInterval = TimeSpan.FromMilliseconds(50), AsyncCompletionDelay = TimeSpan.FromSeconds(20) });
+        var (qcow2, _, _) = Image();
+
+        var error = await Assert.ThrowsAsync<ClusterException>(() => UploadAsync(Request(qcow2) with { Timeout = TimeSpan.FromSeconds(3) }));
+
+        Assert.Equal(ClusterErrorKind.Timeout, error.Kind);
+        Assert.Contains("CDI received the data, so DataVolume vms/disk is left as CDI has it: see Get-CdiDataVolume disk -Namespace vms", error.Message);
+        Assert.NotNull(Server.GetObject("cdi.kubevirt.io/v1beta1", "DataVolume", "disk", "vms"));
     }
 
     [Fact]

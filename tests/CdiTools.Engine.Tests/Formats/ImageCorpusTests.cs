@@ -104,7 +104,7 @@ public sealed class ImageCorpusTests
         using var work = new TemporaryDirectory();
         var image = work.File("simple-dmg.dmg");
         ExternalTool.Shell($"bzip2 -dc '{Corpus("qemu-iotests-sample_images/simple-dmg.dmg.bz2")}' > '{image}'");
-        var options = new ImageOpenOptions { ExpectedChecksum = ImageChecksum.Sha256(DiskContent.Sha256(image)) };
+        var options = new ImageOpenOptions { ExpectedChecksum = ImageChecksum.Parse(DiskContent.Sha256(image), null) };
 
         var error = Assert.Throws<ImageException>(() => Run.FileToFile(image, work.File("out.raw"), options));
 
