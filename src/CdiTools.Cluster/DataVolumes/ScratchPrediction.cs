@@ -48,14 +48,6 @@ public sealed record ScratchPrediction(bool? RequiresScratch, string Reason)
             return new(false, "A blank volume needs no import.");
         }
 
-        if (source?.Upload is not null && !archive)
-        {
-            // True of every release since v1.7 (upload-controller.go claims one per upload pod);
-            // whether anything is written to it depends on what the client sent, which the
-            // DataVolume does not record.
-            return new(true, "CDI claims a scratch PVC for every upload: it stays empty when the body is a raw disk (as Import-CdiImage sends it) and holds the uploaded file while CDI converts any other format (as virtctl image-upload and -NoConvert send it)");
-        }
-
         var (endpoint, url, certConfigMap, pullMethod) = source switch
         {
             { Upload: not null } => (CdiEndpoint.Upload, null, null, null),
