@@ -1,13 +1,14 @@
 using System.Runtime.InteropServices;
 using CdiTools.Testing.FakeCluster;
+using CdiTools.Testing.Http;
 
 // Starts the fake API server, seeds it (with CDI's upload proxy when the scenario asks; clients
 // find it through CDIConfig), writes a kubeconfig, prints "READY <baseUri>" and serves
 // until standard input closes or SIGTERM/SIGINT arrives, so a test harness can run it in the
 // background and stop it either way.
-const string Usage = "usage: CdiTools.FakeCluster --kubeconfig <path> [--namespace <ns>] [--scenario <file.json>] [--context <name>] [--auth token|client-certificate|exec] [--ignore-stdin]";
+const string Usage = "usage: CdiTools.FakeCluster --kubeconfig <path> [--namespace <ns>] [--scenario <file.json>] [--context <name>] [--auth token|client-certificate|exec] [--ignore-stdin] [--internet <folder> --internet-ca <file.pem>]";
 
-string? kubeconfig = null, ns = null, scenario = null, context = "fake";
+string? kubeconfig = null, ns = null, scenario = null, context = "fake", internetRoot = null, internetCa = null;
 var auth = KubeconfigAuth.Token;
 var watchStdin = true;
 for (var i = 0; i < args.Length; i++)
@@ -42,6 +43,13 @@ for (var i = 0; i < args.Length; i++)
                 // For harnesses whose child processes get no usable standard input (it would read as closed at once).
                 watchStdin = false;
                 break;
+            case "--internet":
+                // Public hosts for documentation examples, served from a folder through an HTTPS proxy (see FakeInternet).
+                internetRoot = Value();
+                break;
+            case "--internet-ca":
+                internetCa = Value();
+                break;
             case "--help" or "-h":
                 Console.WriteLine(Usage);
                 return 0;
@@ -57,7 +65,7 @@ for (var i = 0; i < args.Length; i++)
     }
 }
 
-if (kubeconfig is null)
+if (kubeconfig is null || (internetRoot is null) != (internetCa is null))
 {
     Console.Error.WriteLine(Usage);
     return 2;
@@ -75,6 +83,13 @@ if (ns is not null && server.GetObject("v1", "Namespace", ns) is null)
 }
 
 server.WriteKubeconfig(kubeconfig, context, ns, auth);
+
+await using var internet = internetRoot is null ? null : await FakeInternet.StartAsync(internetRoot);
+if (internet is not null)
+{
+    File.WriteAllText(internetCa!, internet.CertificateAuthorityPem);
+    Console.Out.WriteLine($"INTERNET {internet.ProxyUri}");
+}
 
 var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 void OnSignal(PosixSignalContext signal)

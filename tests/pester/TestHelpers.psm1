@@ -58,10 +58,14 @@ function Start-FakeCluster {
         Returns an object with the kubeconfig it wrote, its base URI and token, and the process;
         pass it to Stop-FakeCluster. The scenario is the JSON form of FakeClusterScenario
         (storageClasses, storageProfiles, cdi, hyperConverged, objects, denials).
+        With -Internet, the same process serves the public hosts that examples name from that
+        folder (FakeInternet), through the HTTPS proxy in InternetProxy, whose certificates chain
+        to the CA in InternetCaFile.
     #>
     param(
         [Parameter(Mandatory)] [hashtable] $Scenario,
-        [string] $Namespace
+        [string] $Namespace,
+        [string] $Internet
     )
     if (-not $env:CDITOOLS_FAKECLUSTER) { throw 'CDITOOLS_FAKECLUSTER is not set; run the suite through build.ps1 Test.' }
     $folder = Join-Path ([IO.Path]::GetTempPath()) "cditools-cluster-$([guid]::NewGuid().ToString('n'))"
@@ -73,13 +77,20 @@ function Start-FakeCluster {
     $start = [Diagnostics.ProcessStartInfo]::new('dotnet')
     foreach ($argument in @($env:CDITOOLS_FAKECLUSTER, '--kubeconfig', $kubeconfig, '--scenario', $scenarioFile)) { $start.ArgumentList.Add($argument) }
     if ($Namespace) { $start.ArgumentList.Add('--namespace'); $start.ArgumentList.Add($Namespace) }
+    $internetCa = Join-Path $folder 'internet-ca.pem'
+    if ($Internet) { foreach ($argument in @('--internet', $Internet, '--internet-ca', $internetCa)) { $start.ArgumentList.Add($argument) } }
     $start.RedirectStandardInput = $true
     $start.RedirectStandardOutput = $true
     $start.RedirectStandardError = $true
     $start.UseShellExecute = $false
     $process = [Diagnostics.Process]::Start($start)
 
+    $proxy = $null
     $read = $process.StandardOutput.ReadLineAsync()
+    if ($Internet -and $read.Wait([TimeSpan]::FromSeconds(60)) -and "$($read.Result)" -like 'INTERNET *') {
+        $proxy = "$($read.Result)" -replace '^INTERNET ', ''
+        $read = $process.StandardOutput.ReadLineAsync()
+    }
     if (-not $read.Wait([TimeSpan]::FromSeconds(60)) -or "$($read.Result)" -notlike 'READY *') {
         if (-not $process.HasExited) { $process.Kill() }
         throw "The fake cluster did not start: $($read.Result) $($process.StandardError.ReadToEnd())"
@@ -90,6 +101,8 @@ function Start-FakeCluster {
         Token      = ((Get-Content $kubeconfig -Raw) -match 'token: (\S+)') ? $Matches[1] : $null
         Folder     = $folder
         Process    = $process
+        InternetProxy  = $proxy
+        InternetCaFile = $Internet ? $internetCa : $null
     }
 }
 
