@@ -411,4 +411,23 @@ Describe 'Import-CdiImage results in a CSV file' {
         [double] $row.Seconds | Should -BeGreaterThan 0
         $row.VirtualSize | Should -Be 8MB
     }
+
+    It 'exports lists (warnings, notes, features) as their text, and keeps them lists in the pipeline' {
+        $page = Join-Path $TestDrive 'Page.vmdk'
+        Set-Content $page '<!DOCTYPE html><html><body>404 Not Found</body></html>'
+        $image = Join-Path $TestDrive 'features.qcow2'
+        & qemu-img create -q -f qcow2 -o lazy_refcounts=on $image 8M
+        $csv = Join-Path $TestDrive 'info.csv'
+
+        $infos = @(Get-CdiImageInfo $page, $image -WarningAction SilentlyContinue)
+        $infos | Select-Object Warnings, Features | Export-Csv $csv
+        $rows = @(Import-Csv $csv)
+
+        $infos[0].Warnings | Should -HaveCount 1
+        $infos[0].Warnings[0] | Should -Match 'named like a vmdk'
+        $rows[0].Warnings | Should -Be $infos[0].Warnings[0]
+        $rows[1].Features | Should -Be ($infos[1].Features -join ', ')
+        $rows[1].Features | Should -Match 'lazy'
+        "$($rows.Warnings) $($rows.Features)" | Should -Not -Match 'System\.'
+    }
 }

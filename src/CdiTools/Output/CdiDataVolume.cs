@@ -61,9 +61,8 @@ public sealed class CdiDataVolume
         : $"{Math.Max(0, (int)age.TotalSeconds)}s";
 
     /// <summary>CDI's conditions (Bound, Ready, Running) as "Type=Status (Reason): Message" lines.</summary>
-    public string[] Conditions => view.DataVolume.Status?.Conditions?
-        .Select(c => $"{c.Type}={c.Status}{(string.IsNullOrEmpty(c.Reason) ? string.Empty : $" ({c.Reason})")}{(string.IsNullOrEmpty(c.Message) ? string.Empty : $": {c.Message}")}")
-        .ToArray() ?? [];
+    public CdiTextList Conditions => new(view.DataVolume.Status?.Conditions?
+        .Select(c => $"{c.Type}={c.Status}{(string.IsNullOrEmpty(c.Reason) ? string.Empty : $" ({c.Reason})")}{(string.IsNullOrEmpty(c.Message) ? string.Empty : $": {c.Message}")}") ?? []);
 
     /// <inheritdoc />
     public override string ToString() => $"{Namespace}/{Name}";

@@ -22,10 +22,10 @@ public sealed class CdiImageInfo
     public string? Subformat => sizing.Image.Details.Subformat;
 
     /// <summary>What the conversion does that the reader of the result should know, such as a fixed VHD's footer left out.</summary>
-    public string[] Notes => [.. sizing.Image.Details.Notes];
+    public CdiTextList Notes => new(sizing.Image.Details.Notes);
 
     /// <summary>What to be warned of, such as a file name that says another format than the content.</summary>
-    public string[] Warnings => [.. sizing.Image.Warnings];
+    public CdiTextList Warnings => new(sizing.Image.Warnings);
 
     /// <summary>The layers from the outside in.</summary>
     public string[] FormatChain => [.. sizing.Image.FormatChain];
@@ -46,7 +46,7 @@ public sealed class CdiImageInfo
     /// <summary>How compressed clusters are compressed (deflate, zstd), where the format has them.</summary>
     public string? CompressionType => sizing.Image.Details.CompressionType;
 
-    public string[] Features => [.. sizing.Image.Details.Features];
+    public CdiTextList Features => new(sizing.Image.Details.Features, ", ");
 
     /// <summary>The backing file the image is an overlay on; Import-CdiImage refuses such images.</summary>
     public string? BackingFile => sizing.Image.Details.BackingFile;

@@ -31,7 +31,7 @@ public sealed class CdiImportResult
     public string Layers => string.Join(" > ", result.FormatChain.Select(layer => layer.Split(' ', 2)[0]));
 
     /// <summary>What the conversion did that the reader should know, such as a fixed VHD's footer left out of the disk.</summary>
-    public string[] Notes => [.. result.Notes];
+    public CdiTextList Notes => new(result.Notes);
 
     public long VirtualSize => result.VirtualSize;
 

@@ -46,7 +46,7 @@ public sealed class CdiScratchStorageClass
     public string? ScratchClass => report.ScratchClass;
 
     /// <summary>What is likely to go wrong: a configured class that does not exist, a class with only Block volumes.</summary>
-    public string[] Warnings => [.. report.Warnings];
+    public CdiTextList Warnings => new(report.Warnings);
 
     /// <summary>The resolution as lines, the deciding step marked with an arrow, for the default view.</summary>
     public string ResolutionText => string.Join(

@@ -30,7 +30,7 @@ public sealed class CdiSupportGridRow
     public string Upload => row.CellText(CdiEndpoint.Upload);
 
     /// <summary>The footnotes of the row's cells, each once.</summary>
-    public string[] Notes => [.. row.Notes];
+    public CdiTextList Notes => new(row.Notes, " ");
 
     /// <summary>The CDI release answered for; null when the grid is CDI's documentation.</summary>
     public string? CdiVersion => row.Release?.ToString();
