@@ -242,7 +242,7 @@ Describe 'Wait-CdiDataVolume' {
         $failure[0].FullyQualifiedErrorId | Should -BeLike 'ImportFailing,*'
         $failure[0].CategoryInfo.Category | Should -Be 'InvalidResult'
         "$($failure[0])" | Should -Match 'too small'
-        $failure[0].ErrorDetails.RecommendedAction | Should -Match '-Size 10855Mi'
+        $failure[0].ErrorDetails.RecommendedAction | Should -Match 'ask for -Size 10Gi or more'
     }
 
     It 'warns about a class that waits for the first consumer and times out saying so' {

@@ -148,7 +148,8 @@ $whatIf = {
             & $uploaded $c 'fedora' $null
             $r.Objects[0].Name | Should -Be 'fedora'
             $r.Objects[0].Phase | Should -Be 'Succeeded'
-            (Get-FakeDataVolume $c 'fedora').spec.storage.resources.requests.storage | Should -Be "$($r.Probe)" -Because 'the volume is sized from the disk inside the .xz'
+            (Get-FakeDataVolume $c 'fedora').spec.storage.resources.requests.storage | Should -Be '2Gi' -Because 'the volume is sized from the disk inside the .xz'
+            (Get-FakeObject $c '/api/v1/namespaces/vms/persistentvolumeclaims/fedora').spec.resources.requests.storage | Should -Be "$($r.Probe)" -Because 'CDI adds the filesystem overhead once'
         } }
     'Import-Csv dvs.csv | New-CdiDataVolume -Namespace vms' = @{ Check = {
             param($r, $s, $c)

@@ -132,8 +132,14 @@ public static partial class DataVolumeHealth
             var asked = requested is { } r ? $" (it asks for {PvcSize.ExactQuantity(r)})" : string.Empty;
             if (ImageSize().Match(detail) is { Success: true } sized && long.TryParse(sized.Groups[1].Value, NumberStyles.None, CultureInfo.InvariantCulture, out var virtualSize))
             {
+                // The storage API's request is the disk itself: CDI adds the filesystem overhead to the claim.
+                if (dataVolume.Spec?.Storage is not null)
+                {
+                    return $"The image's disk is {PvcSize.ExactQuantity(virtualSize)}; ask for -Size {PvcSize.ToQuantity(virtualSize)} or more{asked}, and CDI adds the filesystem overhead to a Filesystem volume itself. Delete the DataVolume and create it larger.";
+                }
+
                 var filesystem = PvcSize.ToQuantity(PvcSize.Required(virtualSize, PvcVolumeMode.Filesystem));
-                return $"The image's disk is {PvcSize.ExactQuantity(virtualSize)}; a Filesystem volume for it needs -Size {filesystem}, a Block volume -Size {PvcSize.ToQuantity(virtualSize)}{asked}. Delete the DataVolume and create it larger.";
+                return $"The image's disk is {PvcSize.ExactQuantity(virtualSize)}; with the pvc API a Filesystem volume for it needs -Size {filesystem}, a Block volume -Size {PvcSize.ToQuantity(virtualSize)}{asked}. Delete the DataVolume and create it larger.";
             }
 
             return $"The volume is too small for the image{asked}: Get-CdiImageInfo shows the PVC size the image needs. Delete the DataVolume and create it larger.";

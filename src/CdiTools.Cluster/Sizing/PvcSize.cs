@@ -44,6 +44,67 @@ public static class PvcSize
     }
 
     /// <summary>
+    /// What a DataVolume asks for so that its PVC holds a disk of <paramref name="virtualSize"/>.
+    /// The storage API's request is the disk's size: CDI grows a Filesystem request by the class's
+    /// overhead itself when it renders the PVC (InflateSizeWithOverhead, in every release from
+    /// v1.52.0 on), so asking for the PVC's size would count the overhead twice. The pvc API is
+    /// taken as written, so it asks for the PVC's size (<see cref="Required"/>).
+    /// </summary>
+    public static long Request(long virtualSize, PvcVolumeMode mode, bool pvcApi, double filesystemOverhead = DefaultFilesystemOverhead, CdiVersion? release = null) =>
+        pvcApi ? Required(virtualSize, mode, filesystemOverhead, release) : RoundUp(Math.Max(virtualSize, 1));
+
+    /// <summary>
+    /// The PVC CDI makes for a DataVolume's request of <paramref name="request"/> bytes: with the
+    /// storage API a Filesystem request grows by the class's overhead; otherwise it is kept.
+    /// (A StorageProfile's minimum size, which CDI also applies, is left out.)
+    /// </summary>
+    public static long Claim(long request, PvcVolumeMode mode, bool pvcApi, double filesystemOverhead = DefaultFilesystemOverhead, CdiVersion? release = null) =>
+        pvcApi || mode == PvcVolumeMode.Block ? request : Required(request, PvcVolumeMode.Filesystem, filesystemOverhead, release);
+
+    /// <summary>
+    /// The scratch PVC CDI makes beside a claim of <paramref name="claim"/> bytes
+    /// (pkg/controller/util.go createScratchPersistentVolumeClaim). It is always a Filesystem
+    /// volume: since v1.61.0 (CDI pull request 3384, backported to v1.60.3, v1.59.2 and v1.58.5)
+    /// CDI takes the usable space out of the claim with the claim's overhead
+    /// (<paramref name="claimOverhead"/>, 0 for a Block claim) and adds the scratch class's
+    /// (<paramref name="scratchOverhead"/>), each step aligned to 1 MiB, by the division rule
+    /// before v1.63.0 and the multiplication rule since (pull request 3779); before that it
+    /// copied the claim's size.
+    /// </summary>
+    public static long Scratch(long claim, double claimOverhead, double scratchOverhead, CdiVersion? release = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(claim);
+        if (release is { } r && !GrowsScratch(r))
+        {
+            return claim;
+        }
+
+        if (release is { } old && old < MultiplyingRelease)
+        {
+            var usableBefore = RoundDown((long)Math.Ceiling((1 - claimOverhead) * claim));
+            return RoundUp((long)Math.Ceiling(usableBefore / (1 - scratchOverhead)));
+        }
+
+        var usable = RoundDown((long)Math.Ceiling(claim / (1 + claimOverhead)));
+        return RoundUp((long)Math.Ceiling(RoundUp(usable) * (1 + scratchOverhead)));
+    }
+
+    /// <summary>Whether <paramref name="release"/> sizes scratch space with both overheads (see <see cref="Scratch"/>).</summary>
+    public static bool GrowsScratch(CdiVersion release) =>
+        release >= new CdiVersion(1, 61, 0)
+        || (release.Major, release.Minor) switch
+        {
+            (1, 60) => release.Patch >= 3,
+            (1, 59) => release.Patch >= 2,
+            (1, 58) => release.Patch >= 5,
+            _ => false,
+        };
+
+    private static long RoundUp(long bytes) => (bytes + AlignBlockSize - 1) / AlignBlockSize * AlignBlockSize;
+
+    private static long RoundDown(long bytes) => bytes / AlignBlockSize * AlignBlockSize;
+
+    /// <summary>
     /// A Kubernetes quantity of at least <paramref name="bytes"/> for a PVC request: exact in Gi or
     /// Mi when it divides evenly, else rounded up to whole Mi ("869Mi").
     /// </summary>

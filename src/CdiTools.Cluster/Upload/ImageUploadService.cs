@@ -163,11 +163,12 @@ public sealed class ImageUploadService(CdiApi api)
         var created = false;
         if (!request.NoCreate)
         {
-            requestedSize = request.Size ?? RequiredSize(virtualSize, request, config, release);
+            requestedSize = request.Size ?? RequestSize(virtualSize, request, config, release);
+            var claim = ClaimSize(requestedSize, request, config, release);
             verbose(request.Size is null
-                ? $"Sizing {ns}/{request.Name} at {PvcSize.ExactQuantity(requestedSize)}: the disk is {PvcSize.ExactQuantity(virtualSize)}{(request.VolumeMode == "Block" ? string.Empty : $" plus CDI's filesystem overhead of {Overhead(request.StorageClass, config):0.###}")}."
-                : $"Creating {ns}/{request.Name} at the size given, {PvcSize.ExactQuantity(requestedSize)}.");
-            if (request.Size is { } given && !request.Archive && virtualSize > 0 && given < RequiredSize(virtualSize, request, config, release))
+                ? $"Sizing {ns}/{request.Name} at {PvcSize.ExactQuantity(requestedSize)}, the disk's size{(claim == requestedSize ? "." : $"; CDI adds its filesystem overhead of {Overhead(request.StorageClass, config):0.###} for the class, so the PVC gets {PvcSize.ExactQuantity(claim)}.")}"
+                : $"Creating {ns}/{request.Name} at the size given, {PvcSize.ExactQuantity(requestedSize)}{(claim == requestedSize ? "." : $"; CDI adds its filesystem overhead, so the PVC gets {PvcSize.ExactQuantity(claim)}.")}");
+            if (request.Size is { } given && !request.Archive && virtualSize > 0 && given < virtualSize)
             {
                 throw new ClusterException(
                     "SizeTooSmallForImage",
@@ -360,9 +361,18 @@ public sealed class ImageUploadService(CdiApi api)
         };
     }
 
-    /// <summary>The size of a PVC that holds the image: for Filesystem volumes CDI's overhead for the class is added, rounded as CDI rounds.</summary>
-    public static long RequiredSize(long virtualSize, ImageUploadRequest request, CdiConfig config, CdiVersion? release) =>
-        PvcSize.Required(virtualSize, request.VolumeMode == "Block" ? PvcVolumeMode.Block : PvcVolumeMode.Filesystem, Overhead(request.StorageClass, config), release);
+    /// <summary>
+    /// What the upload DataVolume (storage API) asks for to hold the image: the disk's size, which
+    /// CDI grows by the class's filesystem overhead for a Filesystem volume (see <see cref="PvcSize.Request"/>).
+    /// </summary>
+    public static long RequestSize(long virtualSize, ImageUploadRequest request, CdiConfig config, CdiVersion? release) =>
+        PvcSize.Request(virtualSize, ModeOf(request), pvcApi: false, Overhead(request.StorageClass, config), release);
+
+    /// <summary>The PVC CDI makes for the upload DataVolume's request.</summary>
+    public static long ClaimSize(long requestSize, ImageUploadRequest request, CdiConfig config, CdiVersion? release) =>
+        PvcSize.Claim(requestSize, ModeOf(request), pvcApi: false, Overhead(request.StorageClass, config), release);
+
+    private static PvcVolumeMode ModeOf(ImageUploadRequest request) => request.VolumeMode == "Block" ? PvcVolumeMode.Block : PvcVolumeMode.Filesystem;
 
     /// <summary>CDI's filesystem overhead for a class: the class's own, else the global one, else CDI's default 6%.</summary>
     public static double Overhead(string? storageClass, CdiConfig config)

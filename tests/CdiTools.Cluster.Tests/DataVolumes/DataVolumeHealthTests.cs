@@ -45,7 +45,20 @@ public sealed class DataVolumeHealthTests
         Assert.Equal(WaitOutcome.Failed, assessment.Outcome);
         Assert.Equal("ImportFailing", assessment.ErrorId);
         Assert.Contains("A larger PVC is required", assessment.Message);
-        Assert.Contains("-Size 10855Mi", assessment.Hint);
+        Assert.Contains("ask for -Size 10Gi or more (it asks for 1Gi)", assessment.Hint);
+        Assert.Contains("CDI adds the filesystem overhead", assessment.Hint);
+    }
+
+    [Fact]
+    public void With_the_pvc_API_the_hint_gives_the_claim_s_size_with_the_overhead()
+    {
+        var dataVolume = Status("ImportInProgress", 1, "Error", "Unable to process data: virtual image size 10737418240 is larger than the reported available storage 1020054732. A larger PVC is required.");
+        dataVolume.Spec!.Pvc = dataVolume.Spec.Storage;
+        dataVolume.Spec.Storage = null;
+
+        var assessment = DataVolumeHealth.Assess(dataVolume, "Succeeded", 3);
+
+        Assert.Contains("a Filesystem volume for it needs -Size 10855Mi", assessment.Hint);
         Assert.Contains("Block volume -Size 10Gi", assessment.Hint);
         Assert.Contains("it asks for 1Gi", assessment.Hint);
     }

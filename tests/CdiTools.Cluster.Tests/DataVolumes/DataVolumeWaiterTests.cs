@@ -70,7 +70,7 @@ public sealed class DataVolumeWaiterTests : FakeClusterHarness
         Assert.Equal(WaitOutcome.Failed, result.Assessment.Outcome);
         Assert.Equal("ImportFailing", result.Assessment.ErrorId);
         Assert.Contains("too small", result.Assessment.Message);
-        Assert.Contains("-Size 10855Mi", result.Assessment.Hint);
+        Assert.Contains("ask for -Size 10Gi or more", result.Assessment.Hint);
         Assert.Equal("ImportInProgress", result.View!.Phase);
         Assert.Contains(notes, n => n.IsWarning && n.Text.Contains("restarted"));
     }

@@ -32,6 +32,46 @@ public sealed class PvcSizeTests
     }
 
     [Fact]
+    public void The_storage_API_asks_for_the_disk_and_CDI_grows_the_claim_while_the_pvc_API_asks_for_the_claim()
+    {
+        const long disk = 10L << 30;
+
+        Assert.Equal(disk, PvcSize.Request(disk, PvcVolumeMode.Filesystem, pvcApi: false));
+        Assert.Equal(PvcSize.Required(disk, PvcVolumeMode.Filesystem), PvcSize.Request(disk, PvcVolumeMode.Filesystem, pvcApi: true));
+        Assert.Equal(PvcSize.Required(disk, PvcVolumeMode.Filesystem), PvcSize.Claim(disk, PvcVolumeMode.Filesystem, pvcApi: false));
+        Assert.Equal(disk, PvcSize.Claim(disk, PvcVolumeMode.Filesystem, pvcApi: true));
+        Assert.Equal(disk, PvcSize.Claim(disk, PvcVolumeMode.Block, pvcApi: false));
+
+        // Whichever API is used, the claim holds the disk exactly once with its overhead.
+        Assert.Equal(
+            PvcSize.Claim(PvcSize.Request(disk, PvcVolumeMode.Filesystem, pvcApi: true), PvcVolumeMode.Filesystem, pvcApi: true),
+            PvcSize.Claim(PvcSize.Request(disk, PvcVolumeMode.Filesystem, pvcApi: false), PvcVolumeMode.Filesystem, pvcApi: false));
+    }
+
+    [Theory]
+    // Claim, its overhead (0 for Block), the scratch class's overhead, release: scratch size in MiB.
+    [InlineData(10L << 30, 0.06, 0.06, "v1.66.0", 10240)]
+    [InlineData(10L << 30, 0.0, 0.06, "v1.66.0", 10855)]
+    [InlineData(10L << 30, 0.06, 0.10, "v1.65.0", 10626)]
+    [InlineData(10L << 30, 0.06, 0.06, "v1.62.0", 10240)]
+    [InlineData(10L << 30, 0.0, 0.06, "v1.61.0", 10894)]
+    [InlineData(10L << 30, 0.06, 0.10, "v1.60.3", 10695)]
+    [InlineData(10L << 30, 0.0, 0.06, "v1.60.0", 10240)]
+    [InlineData(10L << 30, 0.0, 0.06, "v1.59.2", 10894)]
+    [InlineData(10L << 30, 0.0, 0.06, "v1.59.1", 10240)]
+    [InlineData(10L << 30, 0.0, 0.06, "v1.58.5", 10894)]
+    public void Scratch_space_is_sized_as_the_release_sizes_it(long claim, double claimOverhead, double scratchOverhead, string release, long mebibytes)
+    {
+        Assert.Equal(mebibytes << 20, PvcSize.Scratch(claim, claimOverhead, scratchOverhead, CdiVersion.Parse(release)));
+    }
+
+    [Fact]
+    public void Scratch_space_without_a_known_release_is_sized_by_the_current_rule()
+    {
+        Assert.Equal(PvcSize.Scratch(10L << 30, 0, 0.06, CdiVersion.Parse("v1.66.0")), PvcSize.Scratch(10L << 30, 0, 0.06));
+    }
+
+    [Fact]
     public void A_custom_overhead_is_used_and_nonsense_refused()
     {
         Assert.Equal((long)Math.Ceiling((1L << 30) * 1.2), PvcSize.Required(1L << 30, PvcVolumeMode.Filesystem, 0.2));

@@ -33,7 +33,7 @@ public sealed class UploadPlanningTests
     }
 
     [Fact]
-    public void The_size_adds_the_class_s_filesystem_overhead_as_CDI_does()
+    public void The_request_is_the_disk_s_size_and_CDI_adds_the_class_s_filesystem_overhead_to_the_claim()
     {
         var config = Config(global: "0.06", perClass: new() { ["ceph"] = "0.1" });
         var disk = 10L << 30;
@@ -43,9 +43,14 @@ public sealed class UploadPlanningTests
         Assert.Equal(0.1, ImageUploadService.Overhead("ceph", config));
         Assert.Equal(0.06, ImageUploadService.Overhead("other", config));
         Assert.Equal(0.06, ImageUploadService.Overhead(null, Config()));
-        Assert.Equal((long)Math.Ceiling(disk * 1.06), ImageUploadService.RequiredSize(disk, request, config, CdiVersion.Parse("v1.66.0")));
-        Assert.Equal((long)Math.Ceiling(disk * 1.1), ImageUploadService.RequiredSize(disk, request with { StorageClass = "ceph" }, config, CdiVersion.Parse("v1.66.0")));
-        Assert.Equal(disk, ImageUploadService.RequiredSize(disk, request with { VolumeMode = "Block" }, config, CdiVersion.Parse("v1.66.0")));
+        var v166 = CdiVersion.Parse("v1.66.0");
+        Assert.Equal(disk, ImageUploadService.RequestSize(disk, request, config, v166));
+        Assert.Equal(disk, ImageUploadService.RequestSize(disk, request with { StorageClass = "ceph" }, config, v166));
+        Assert.Equal(disk, ImageUploadService.RequestSize(disk, request with { VolumeMode = "Block" }, config, v166));
+        Assert.Equal(2L << 20, ImageUploadService.RequestSize((1L << 20) + 1, request, config, v166));
+        Assert.Equal((long)Math.Ceiling(disk * 1.06), ImageUploadService.ClaimSize(disk, request, config, v166));
+        Assert.Equal((long)Math.Ceiling(disk * 1.1), ImageUploadService.ClaimSize(disk, request with { StorageClass = "ceph" }, config, v166));
+        Assert.Equal(disk, ImageUploadService.ClaimSize(disk, request with { VolumeMode = "Block" }, config, v166));
     }
 
     [Theory]
