@@ -65,6 +65,43 @@ public sealed class CdiApi(ClusterConnection connection)
         }
     }
 
+    /// <summary>The ResourceQuotas of a namespace, with what each has used (status.used).</summary>
+    public async Task<IList<V1ResourceQuota>> ListResourceQuotasAsync(string @namespace, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await Connection.Client.CoreV1.ListNamespacedResourceQuotaAsync(@namespace, cancellationToken: cancellationToken).ConfigureAwait(false)).Items;
+        }
+        catch (HttpOperationException e)
+        {
+            throw ClusterException.FromApi(e, $"listing ResourceQuotas in namespace {@namespace}");
+        }
+    }
+
+    public async Task<IList<V1LimitRange>> ListLimitRangesAsync(string @namespace, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await Connection.Client.CoreV1.ListNamespacedLimitRangeAsync(@namespace, cancellationToken: cancellationToken).ConfigureAwait(false)).Items;
+        }
+        catch (HttpOperationException e)
+        {
+            throw ClusterException.FromApi(e, $"listing LimitRanges in namespace {@namespace}");
+        }
+    }
+
+    public async Task<IList<V1PersistentVolume>> ListPersistentVolumesAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await Connection.Client.CoreV1.ListPersistentVolumeAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Items;
+        }
+        catch (HttpOperationException e)
+        {
+            throw ClusterException.FromApi(e, "listing PersistentVolumes");
+        }
+    }
+
     public async Task<V1PersistentVolumeClaim?> GetPersistentVolumeClaimAsync(string name, string @namespace, CancellationToken cancellationToken)
     {
         try

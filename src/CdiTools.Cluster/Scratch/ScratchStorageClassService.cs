@@ -92,7 +92,6 @@ public sealed class ScratchStorageClassService(CdiApi api)
     public async Task<ScratchStorageClassReport> DescribeAsync(string? dataVolume, string? @namespace, CancellationToken cancellationToken)
     {
         var cluster = await ReadAsync(cancellationToken).ConfigureAwait(false);
-        var warnings = new List<string>(cluster.Warnings);
         string? target = null, dataVolumeClass = null;
         if (dataVolume is not null)
         {
@@ -112,10 +111,20 @@ public sealed class ScratchStorageClassService(CdiApi api)
             }
         }
 
-        var steps = ScratchStorageClassRules.Resolve(cluster.Configured, cluster.ClassNames, cluster.DefaultClass, cluster.Release, dataVolume is not null, dataVolumeClass);
+        return await DescribeAsync(cluster, target, dataVolumeClass, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The answer for a DataVolume that need not exist yet: <paramref name="target"/> (namespace/name) asking for <paramref name="dataVolumeClass"/>.</summary>
+    public async Task<ScratchStorageClassReport> DescribeForAsync(string target, string? dataVolumeClass, CancellationToken cancellationToken) =>
+        await DescribeAsync(await ReadAsync(cancellationToken).ConfigureAwait(false), target, dataVolumeClass, cancellationToken).ConfigureAwait(false);
+
+    private async Task<ScratchStorageClassReport> DescribeAsync(ClusterView cluster, string? target, string? dataVolumeClass, CancellationToken cancellationToken)
+    {
+        var warnings = new List<string>(cluster.Warnings);
+        var steps = ScratchStorageClassRules.Resolve(cluster.Configured, cluster.ClassNames, cluster.DefaultClass, cluster.Release, target is not null, dataVolumeClass);
         var deciding = steps.Single(s => s.Applies);
         string? scratchClass = null;
-        if (dataVolume is not null)
+        if (target is not null)
         {
             scratchClass = new ScratchContext(cluster.Release, cluster.Effective, cluster.DefaultClass).ScratchClassFor(dataVolumeClass);
         }
@@ -125,7 +134,7 @@ public sealed class ScratchStorageClassService(CdiApi api)
             warnings.Add($"The configured scratch class '{configured}' does not exist, so CDI ignores it; scratch PVCs get: {deciding.Value} ({deciding.Rule}).");
         }
 
-        var effective = cluster.Effective ?? (dataVolume is null ? null : scratchClass);
+        var effective = cluster.Effective ?? (target is null ? null : scratchClass);
         if (effective is not null && await IsBlockOnlyAsync(effective, cancellationToken).ConfigureAwait(false))
         {
             warnings.Add($"The StorageProfile of '{effective}' offers only Block volumes; scratch space needs a Filesystem volume, so scratch PVCs will not bind.");
@@ -141,7 +150,7 @@ public sealed class ScratchStorageClassService(CdiApi api)
             Rules = ScratchStorageClassRules.FallsBackToDefaultClass(cluster.Release) ? "CDI before v1.65.0" : "CDI v1.65.0 and later",
             Resolution = steps,
             DataVolume = target,
-            ScratchClass = dataVolume is null ? null : scratchClass,
+            ScratchClass = target is null ? null : scratchClass,
             Warnings = warnings,
         };
     }

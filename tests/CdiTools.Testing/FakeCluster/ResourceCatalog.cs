@@ -102,6 +102,8 @@ internal sealed class ResourceCatalog
         yield return Core("namespaces", "namespace", "Namespace", false, true, "ns");
         yield return Core("persistentvolumeclaims", "persistentvolumeclaim", "PersistentVolumeClaim", true, true, "pvc");
         yield return Core("persistentvolumes", "persistentvolume", "PersistentVolume", false, true, "pv");
+        yield return Core("resourcequotas", "resourcequota", "ResourceQuota", true, true, "quota");
+        yield return Core("limitranges", "limitrange", "LimitRange", true, false, "limits");
         yield return Core("secrets", "secret", "Secret", true, false);
         yield return Core("configmaps", "configmap", "ConfigMap", true, false, "cm");
         yield return Core("events", "event", "Event", true, false, "ev");
