@@ -100,16 +100,21 @@ function New-ExampleScenario {
     .SYNOPSIS
         The fake cluster the examples run against: namespaces vms (the kubeconfig's), images and
         web; classes standard (default), fast and fast-fs; CDI v1.66.0 under HyperConverged with its
-        upload proxy; the PVC fedora-golden and the DataVolumes the examples name, importing.
+        upload proxy; the PVC fedora-golden and the DataVolumes the examples name, importing;
+        a ResourceQuota of 500Gi in vms with 100Gi used. -Objects adds DataVolumes
+        (@{ Name; Namespace; Size; Phase }: with a Phase, CDI leaves them in it).
     #>
     param([object[]] $Objects = @(), [int] $StepDelayMilliseconds = 20)
     $dv = {
-        param($Name, $Namespace)
-        @{
+        param($Name, $Namespace, $Size = '10Gi', $Phase)
+        $object = @{
             apiVersion = 'cdi.kubevirt.io/v1beta1'; kind = 'DataVolume'
             metadata   = @{ name = $Name; namespace = $Namespace }
-            spec       = @{ source = @{ http = @{ url = "https://images.example/$Name.qcow2" } }; storage = @{ resources = @{ requests = @{ storage = '10Gi' } } } }
+            spec       = @{ source = @{ http = @{ url = "https://images.example/$Name.qcow2" } }; storage = @{ resources = @{ requests = @{ storage = $Size } } } }
         }
+        # A DataVolume stored with a status stays as it is: the fake CDI leaves it alone.
+        if ($Phase) { $object.status = @{ phase = $Phase } }
+        $object
     }
     @{
         namespaces                      = @('vms', 'images', 'web')
@@ -130,7 +135,13 @@ function New-ExampleScenario {
             & $dv 'web-2' 'web'
             & $dv 'test-1' 'vms'
             & $dv 'test-2' 'vms'
-        ) + @(foreach ($o in $Objects) { & $dv $o.Name $o.Namespace })
+            @{
+                apiVersion = 'v1'; kind = 'ResourceQuota'
+                metadata   = @{ name = 'storage'; namespace = 'vms' }
+                spec       = @{ hard = @{ 'requests.storage' = '500Gi'; persistentvolumeclaims = '50' } }
+                status     = @{ hard = @{ 'requests.storage' = '500Gi'; persistentvolumeclaims = '50' }; used = @{ 'requests.storage' = '100Gi'; persistentvolumeclaims = '10' } }
+            }
+        ) + @(foreach ($o in $Objects) { & $dv $o.Name $o.Namespace ($o.Size ?? '10Gi') $o.Phase })
     }
 }
 
@@ -173,7 +184,8 @@ $(if (-not $NoModule) { "Import-Module $(& $quote $env:CDITOOLS_MODULE)" })
 . $(& $quote (Join-Path $PSScriptRoot 'ExamplePrelude.ps1'))
 Set-Location $(& $quote $Location)
 `$example = [scriptblock]::Create($(& $quote $Text))
-`$records = [Collections.Generic.List[object]]::new()
+# psobject, not object: a list of object keeps the base object and drops what Select-Object added to it.
+`$records = [Collections.Generic.List[psobject]]::new()
 `$failure = `$null
 try { `$null = . ([scriptblock]::Create($(& $quote $Setup))) } catch { `$failure = `$_ }
 if (-not `$failure) { try { & `$example *>&1 | ForEach-Object { `$records.Add(`$_) } } catch { `$failure = `$_ } }

@@ -1,6 +1,6 @@
 # What each documented example does, keyed by its exact text (see Examples.Tests.ps1; a comment
 # at the end of a line is not part of the key). Check: param($Result, $Sandbox, $Cluster),
-# asserting with Should. Optional: Seed (DataVolumes to add, @{ Name; Namespace }), Setup (run
+# asserting with Should. Optional: Seed (DataVolumes to add, @{ Name; Namespace; Size; Phase }), Setup (run
 # before the example in its session: what the reader did first), Probe (run after it; its output
 # is $Result.Probe), Warning (a pattern every warning must match), InRepository (run in the
 # repository's root), NoModule (the example imports the module itself), StepDelayMilliseconds
@@ -223,4 +223,30 @@ $whatIf = {
             $r.Verbose -join "`n" | Should -Match 'HyperConverged'
         } }
     'Set-CdiScratchStorageClass fast-fs -WhatIf' = @{ Check = $whatIf }
+    'Test-CdiScratchSpace -Url https://images.example/fedora.qcow2 -Size 20Gi -Namespace vms' = @{ Check = {
+            param($r)
+            $report = $r.Objects[0]
+            $report.Ready | Should -BeTrue
+            $report.ScratchRequired | Should -BeTrue
+            $report.StorageClass | Should -Be 'standard'
+            $report.TargetSize | Should -Be ([long][math]::Ceiling(20GB * 1.06))
+            $report.Size | Should -Be (21709 * 1MB) -Because 'CDI takes the overhead out of the claim and puts the scratch class''s back, aligned to 1 MiB'
+            $report.DataVolume | Should -Be 'vms/(planned)'
+            $r.Output | Should -Match 'Resolution\s+:'
+        } }
+    'Test-CdiScratchSpace -Url https://images.example/f.qcow2 -Size 20Gi' = @{ Check = { param($r) $r.Objects[0].Ready | Should -BeTrue; $r.Objects[0].Size | Should -Be (21709 * 1MB) } }
+    'Test-CdiScratchSpace -Upload -Size 30Gi -StorageClass fast -Quiet' = @{ Check = { param($r) $r.Objects | Should -Be @($true) } }
+    'Get-CdiDataVolume -Namespace vms | Test-CdiScratchSpace | Select-Object DataVolume, Ready -ExpandProperty Findings' = @{ Seed = @(@{ Name = 'huge'; Namespace = 'vms'; Size = '450Gi'; Phase = 'ImportScheduled' })
+        Check = {
+            param($r)
+            $quota = @($r.Objects | Where-Object Id -EQ 'ScratchQuotaExceeded')
+            $quota.DataVolume | Should -Be 'vms/huge'
+            $quota.Ready | Should -Be $false
+            $quota.Message | Should -Match 'ResourceQuota vms/storage: requests.storage has 100Gi'
+            @($r.Objects | Where-Object Id -EQ 'ScratchNotRequired').DataVolume | Should -Be @('vms/fedora-disk', 'vms/test-1', 'vms/test-2', 'vms/web-1')
+        }
+    }
+    'Get-CdiDataVolume -Namespace vms | Test-CdiScratchSpace | Where-Object { -not $_.Ready }' = @{ Seed = @(@{ Name = 'huge'; Namespace = 'vms'; Size = '450Gi'; Phase = 'ImportScheduled' })
+        Check = { param($r) $r.Objects.DataVolume | Should -Be 'vms/huge'; $r.Output | Should -Match 'ScratchQuotaExceeded' }
+    }
 }

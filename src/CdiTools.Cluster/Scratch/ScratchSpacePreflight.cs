@@ -60,6 +60,48 @@ public sealed class ScratchSpacePreflight(CdiApi api)
     private const string NoProvisioner = "kubernetes.io/no-provisioner";
     private const string ClassQuotaSuffix = ".storageclass.storage.k8s.io/";
 
+    /// <summary>
+    /// Tests the DataVolume New-CdiDataVolume would make of <paramref name="request"/> (checked as
+    /// CDI's webhook checks it). Its name may be empty: then it stands for any DataVolume of that
+    /// spec; when it names a DataVolume that exists, its target PVC is counted as already made.
+    /// </summary>
+    public async Task<ScratchSpaceReport> TestRequestAsync(DataVolumeRequest request, CancellationToken cancellationToken)
+    {
+        var named = !string.IsNullOrEmpty(request.Name);
+        var manifest = DataVolumeManifestBuilder.Build(named ? request : request with { Name = "preflight" }, api.Connection.NamespaceOr(request.Namespace));
+        var dataVolume = manifest.DataVolume;
+        var exists = named && await api.GetDataVolumeAsync(dataVolume.Metadata.Name, dataVolume.Metadata.NamespaceProperty, cancellationToken).ConfigureAwait(false) is not null;
+        if (!named)
+        {
+            dataVolume.Metadata.Name = null;
+        }
+
+        return await TestAsync(dataVolume, exists, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Tests a DataVolume of the cluster as it is; one that has succeeded needs no scratch PVC any more.</summary>
+    public async Task<ScratchSpaceReport> TestExistingAsync(string name, string? @namespace, CancellationToken cancellationToken)
+    {
+        var ns = api.Connection.NamespaceOr(@namespace);
+        var dataVolume = await api.GetDataVolumeAsync(name, ns, cancellationToken).ConfigureAwait(false)
+            ?? throw new ClusterException("DataVolumeNotFound", ClusterErrorKind.NotFound, $"There is no DataVolume {ns}/{name}; give a source (-Url, -Upload, ...) to test a planned one.");
+        var view = new DataVolumeView(dataVolume, ScratchPrediction.For(dataVolume, null), null);
+        if (view.Phase == "Succeeded")
+        {
+            const string done = "Its import has finished (Succeeded), so CDI makes no scratch PVC for it any more";
+            return new ScratchSpaceReport
+            {
+                DataVolume = $"{view.Namespace}/{view.Name}",
+                CdiVersion = null,
+                ScratchRequired = false,
+                ScratchReason = done,
+                Findings = [new("ScratchNotRequired", ScratchFindingSeverity.Info, done + ".", "Nothing to do.")],
+            };
+        }
+
+        return await TestAsync(view.DataVolume, exists: true, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Tests <paramref name="dataVolume"/>, which <paramref name="exists"/> says is already in the cluster (its target PVC then counts in the quota's used).</summary>
     public async Task<ScratchSpaceReport> TestAsync(DataVolume dataVolume, bool exists, CancellationToken cancellationToken)
     {

@@ -31,6 +31,10 @@ public static class ScratchStorageClassRules
         : FallsBackToDefaultClass(release) ? defaultClass
         : null;
 
+    /// <summary>The steps as lines, the deciding one marked with an arrow, as the default views show them.</summary>
+    public static string Describe(IEnumerable<ResolutionStep> steps) =>
+        string.Join(Environment.NewLine, steps.Select(step => $"{(step.Applies ? "->" : "  ")} {step.Order}. {step.Rule}: {step.Value}"));
+
     /// <summary>
     /// The steps for this cluster, the deciding one marked. <paramref name="dataVolumeClass"/> is the
     /// class a given DataVolume asks for (null when it asks for none, or when no DataVolume was named:

@@ -49,9 +49,7 @@ public sealed class CdiScratchStorageClass
     public CdiTextList Warnings => new(report.Warnings);
 
     /// <summary>The resolution as lines, the deciding step marked with an arrow, for the default view.</summary>
-    public string ResolutionText => string.Join(
-        Environment.NewLine,
-        report.Resolution.Select(step => $"{(step.Applies ? "->" : "  ")} {step.Order}. {step.Rule}: {step.Value}"));
+    public string ResolutionText => ScratchStorageClassRules.Describe(report.Resolution);
 
     /// <inheritdoc />
     public override string ToString() => report.DataVolume is null ? report.Effective ?? "(none)" : report.ScratchClass ?? "(cluster default)";
