@@ -7,7 +7,7 @@ namespace CdiTools.Runtime;
 /// <summary>
 /// The parameters that describe a DataVolume's source and storage, shared by the cmdlets that
 /// create one (New-CdiDataVolume) and that test one before it is created (Test-CdiScratchSpace),
-/// so both take a DataVolume the same way, from the command line or from CSV columns.
+/// so both take a DataVolume the same way (New-CdiDataVolume also from CSV columns).
 /// </summary>
 public abstract class DataVolumeSpecCmdlet : ClusterCmdlet
 {
