@@ -63,13 +63,14 @@ Show-Step 'What Import-CdiImage does instead, on the client: no scratch bytes (a
     Get-CdiSupportMatrix -Engine -Format Qcow2Xz -CdiVersion v1.66.0
 }
 
-Show-Step 'The DataVolume to upload it into, sized for a Filesystem PVC, as a manifest (no cluster needed)' {
-    New-CdiDataVolume demo-disk -Upload -Size $info.FilesystemPvcQuantity -AsManifest
+Show-Step 'The DataVolume to upload it into, as a manifest (no cluster needed): the storage API asks for the disk, and CDI adds its filesystem overhead to the PVC' {
+    New-CdiDataVolume demo-disk -Upload -Size $info.VirtualSize -AsManifest
+    "CDI makes its PVC $($info.FilesystemPvcQuantity) on a Filesystem volume with 6% overhead."
 }
 
 Show-Step 'The same image served over HTTPS with basic auth: credentials go into a Secret the DataVolume owns' {
     $credential = [pscredential]::new('reader', (ConvertTo-SecureString 'not-shown' -AsPlainText -Force))
-    New-CdiDataVolume demo-disk -Url https://images.example/demo-disk.qcow2.xz -Credential $credential -Size $info.FilesystemPvcQuantity -AsManifest
+    New-CdiDataVolume demo-disk -Url https://images.example/demo-disk.qcow2.xz -Credential $credential -Size $info.VirtualSize -AsManifest
 }
 
 $kubeconfig = if ($env:KUBECONFIG) { $env:KUBECONFIG } else { Join-Path $HOME '.kube/config' }
