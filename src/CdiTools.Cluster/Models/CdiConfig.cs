@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Text.Json.Serialization;
+using CdiTools.Cluster.Sizing;
 using k8s;
 using k8s.Models;
 
@@ -21,6 +23,14 @@ public sealed class CdiConfig : IKubernetesObject<V1ObjectMeta>
 
     [JsonPropertyName("status")]
     public CdiConfigStatus? Status { get; set; }
+
+    /// <summary>CDI's filesystem overhead for a class: the class's own from the status, else the global one, else CDI's default 6%.</summary>
+    public double FilesystemOverheadFor(string? storageClass)
+    {
+        var overhead = Status?.FilesystemOverhead;
+        var text = storageClass is not null && overhead?.StorageClass?.TryGetValue(storageClass, out var own) == true ? own : overhead?.Global;
+        return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) ? value : PvcSize.DefaultFilesystemOverhead;
+    }
 }
 
 /// <summary>CDIConfig's spec (also the CDI CR's spec.config), as far as CdiTools reads it.</summary>

@@ -2,7 +2,6 @@ using System.Globalization;
 using CdiTools.Cluster.DataVolumes;
 using CdiTools.Cluster.Models;
 using CdiTools.Cluster.Sizing;
-using CdiTools.Cluster.Upload;
 using k8s.Models;
 
 namespace CdiTools.Cluster.Scratch;
@@ -85,13 +84,12 @@ public sealed class ScratchSpacePreflight(CdiApi api)
         var ns = api.Connection.NamespaceOr(@namespace);
         var dataVolume = await api.GetDataVolumeAsync(name, ns, cancellationToken).ConfigureAwait(false)
             ?? throw new ClusterException("DataVolumeNotFound", ClusterErrorKind.NotFound, $"There is no DataVolume {ns}/{name}; give a source (-Url, -Upload, ...) to test a planned one.");
-        var view = new DataVolumeView(dataVolume, ScratchPrediction.For(dataVolume, null), null);
-        if (view.Phase == "Succeeded")
+        if (dataVolume.Status?.Phase == "Succeeded")
         {
             const string done = "Its import has finished (Succeeded), so CDI makes no scratch PVC for it any more";
             return new ScratchSpaceReport
             {
-                DataVolume = $"{view.Namespace}/{view.Name}",
+                DataVolume = $"{ns}/{name}",
                 CdiVersion = null,
                 ScratchRequired = false,
                 ScratchReason = done,
@@ -99,7 +97,7 @@ public sealed class ScratchSpacePreflight(CdiApi api)
             };
         }
 
-        return await TestAsync(view.DataVolume, exists: true, cancellationToken).ConfigureAwait(false);
+        return await TestAsync(dataVolume, exists: true, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Tests <paramref name="dataVolume"/>, which <paramref name="exists"/> says is already in the cluster (its target PVC then counts in the quota's used).</summary>
@@ -122,35 +120,34 @@ public sealed class ScratchSpacePreflight(CdiApi api)
         var reason = prediction.RequiresScratch is null ? $"{prediction.Reason} Assumed needed, the worse case." : prediction.Reason;
         var config = await api.GetCdiConfigAsync(cancellationToken).ConfigureAwait(false) ?? new CdiConfig();
         var classes = await api.ListStorageClassesAsync(cancellationToken).ConfigureAwait(false);
-        var defaultClass = DefaultClass(classes);
         var storage = dataVolume.RequestedStorage();
-        var targetClass = storage?.StorageClassName ?? defaultClass?.Metadata.Name;
+        var classReport = await new ScratchStorageClassService(api).DescribeForAsync(target, storage?.StorageClassName, cancellationToken).ConfigureAwait(false);
+        var defaultClass = classReport.DefaultStorageClass;
+        var targetClass = storage?.StorageClassName ?? defaultClass;
         var targetMode = storage?.VolumeMode ?? await ProfileVolumeModeAsync(targetClass, cancellationToken).ConfigureAwait(false) ?? "Filesystem";
         var mode = targetMode == "Block" ? PvcVolumeMode.Block : PvcVolumeMode.Filesystem;
-        var targetOverhead = ImageUploadService.Overhead(targetClass, config);
+        var targetOverhead = config.FilesystemOverheadFor(targetClass);
         long? targetSize = storage?.RequestedSize()?.ToInt64() is { } request
             ? PvcSize.Claim(request, mode, pvcApi: dataVolume.Spec?.Pvc is not null, targetOverhead, release)
             : null;
 
-        var classReport = await new ScratchStorageClassService(api).DescribeForAsync(target, storage?.StorageClassName, cancellationToken).ConfigureAwait(false);
         var scratchClassName = classReport.ScratchClass;
         var scratchClass = classes.FirstOrDefault(c => c.Metadata.Name == scratchClassName);
         var size = targetSize is { } claim
-            ? PvcSize.Scratch(claim, mode == PvcVolumeMode.Block ? 0 : targetOverhead, ImageUploadService.Overhead(scratchClassName ?? defaultClass?.Metadata.Name, config), release)
+            ? PvcSize.Scratch(claim, mode == PvcVolumeMode.Block ? 0 : targetOverhead, config.FilesystemOverheadFor(scratchClassName ?? defaultClass), release)
             : 0;
         var by = versionText is null ? "the current CDI rules (the cluster's CDI version cannot be read)" : $"CDI {versionText}";
 
-        if (classReport.Configured is { } configured && classes.All(c => c.Metadata.Name != configured))
+        if (classReport.ConfiguredClassMissing)
         {
             findings.Add(new(
                 "ScratchStorageClassMissing",
                 ScratchFindingSeverity.Warning,
-                $"The configured scratch class '{configured}' does not exist, so under {by} the scratch PVC gets {(scratchClassName is null ? "no class at all" : $"'{scratchClassName}'")} instead.",
-                $"Create StorageClass '{configured}', or run Set-CdiScratchStorageClass with a class that exists (or -Clear)."));
+                $"The configured scratch class '{classReport.Configured}' does not exist, so under {by} the scratch PVC gets {(scratchClassName is null ? "no class at all" : $"'{scratchClassName}'")} instead.",
+                $"Create StorageClass '{classReport.Configured}', or run Set-CdiScratchStorageClass with a class that exists (or -Clear)."));
         }
 
-        if (scratchClassName is not null && await api.GetStorageProfileAsync(scratchClassName, cancellationToken).ConfigureAwait(false) is { } profile
-            && profile.ClaimPropertySets.Count > 0 && profile.ClaimPropertySets.All(s => s.VolumeMode == "Block"))
+        if (classReport.EffectiveClassBlockOnly)
         {
             findings.Add(new(
                 "ScratchClassNoFilesystem",
@@ -188,7 +185,7 @@ public sealed class ScratchSpacePreflight(CdiApi api)
             }
         }
 
-        claims.Add(("the scratch PVC", scratchClassName ?? defaultClass?.Metadata.Name, size));
+        claims.Add(("the scratch PVC", scratchClassName ?? defaultClass, size));
         foreach (var quota in await api.ListResourceQuotasAsync(ns, cancellationToken).ConfigureAwait(false))
         {
             findings.AddRange(QuotaFindings(quota, claims));
@@ -307,11 +304,6 @@ public sealed class ScratchSpacePreflight(CdiApi api)
         || storageClass.Provisioner is NoProvisioner
         || storageClass.Provisioner.Contains("local", StringComparison.OrdinalIgnoreCase)
         || storageClass.Provisioner.Contains("lvm", StringComparison.OrdinalIgnoreCase);
-
-    private static V1StorageClass? DefaultClass(IEnumerable<V1StorageClass> classes) =>
-        classes.Where(c => c.Metadata.Annotations?.TryGetValue("storageclass.kubernetes.io/is-default-class", out var value) == true && value == "true")
-            .OrderByDescending(c => c.Metadata.CreationTimestamp)
-            .FirstOrDefault();
 
     private static string Bytes(long bytes) => $"{PvcSize.ExactQuantity(bytes)} ({bytes.ToString("N0", CultureInfo.InvariantCulture)} bytes)";
 }

@@ -47,6 +47,12 @@ public sealed record ScratchStorageClassReport
     public string? ScratchClass { get; init; }
 
     public IReadOnlyList<string> Warnings { get; init; } = [];
+
+    /// <summary>The configured class names no StorageClass, so CDI ignores it.</summary>
+    public bool ConfiguredClassMissing { get; init; }
+
+    /// <summary>The class scratch PVCs get (for a DataVolume: its scratch class) offers only Block volumes, so they cannot bind.</summary>
+    public bool EffectiveClassBlockOnly { get; init; }
 }
 
 /// <summary>The cluster facts that decide a scratch PVC's class: CDI's release, CDIConfig's status and the default class.</summary>
@@ -129,13 +135,15 @@ public sealed class ScratchStorageClassService(CdiApi api)
             scratchClass = new ScratchContext(cluster.Release, cluster.Effective, cluster.DefaultClass).ScratchClassFor(dataVolumeClass);
         }
 
-        if (cluster.Configured is { } configured && !cluster.ClassNames.Contains(configured))
+        var configuredMissing = cluster.Configured is { } configured && !cluster.ClassNames.Contains(configured);
+        if (configuredMissing)
         {
-            warnings.Add($"The configured scratch class '{configured}' does not exist, so CDI ignores it; scratch PVCs get: {deciding.Value} ({deciding.Rule}).");
+            warnings.Add($"The configured scratch class '{cluster.Configured}' does not exist, so CDI ignores it; scratch PVCs get: {deciding.Value} ({deciding.Rule}).");
         }
 
         var effective = cluster.Effective ?? (target is null ? null : scratchClass);
-        if (effective is not null && await IsBlockOnlyAsync(effective, cancellationToken).ConfigureAwait(false))
+        var blockOnly = effective is not null && await IsBlockOnlyAsync(effective, cancellationToken).ConfigureAwait(false);
+        if (blockOnly)
         {
             warnings.Add($"The StorageProfile of '{effective}' offers only Block volumes; scratch space needs a Filesystem volume, so scratch PVCs will not bind.");
         }
@@ -151,6 +159,8 @@ public sealed class ScratchStorageClassService(CdiApi api)
             Resolution = steps,
             DataVolume = target,
             ScratchClass = target is null ? null : scratchClass,
+            ConfiguredClassMissing = configuredMissing,
+            EffectiveClassBlockOnly = blockOnly,
             Warnings = warnings,
         };
     }

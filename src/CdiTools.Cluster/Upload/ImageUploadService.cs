@@ -166,7 +166,7 @@ public sealed class ImageUploadService(CdiApi api)
             requestedSize = request.Size ?? RequestSize(virtualSize, request, config, release);
             var claim = ClaimSize(requestedSize, request, config, release);
             verbose(request.Size is null
-                ? $"Sizing {ns}/{request.Name} at {PvcSize.ExactQuantity(requestedSize)}, the disk's size{(claim == requestedSize ? "." : $"; CDI adds its filesystem overhead of {Overhead(request.StorageClass, config):0.###} for the class, so the PVC gets {PvcSize.ExactQuantity(claim)}.")}"
+                ? $"Sizing {ns}/{request.Name} at {PvcSize.ExactQuantity(requestedSize)}, the disk's size{(claim == requestedSize ? "." : $"; CDI adds its filesystem overhead of {config.FilesystemOverheadFor(request.StorageClass):0.###} for the class, so the PVC gets {PvcSize.ExactQuantity(claim)}.")}"
                 : $"Creating {ns}/{request.Name} at the size given, {PvcSize.ExactQuantity(requestedSize)}{(claim == requestedSize ? "." : $"; CDI adds its filesystem overhead, so the PVC gets {PvcSize.ExactQuantity(claim)}.")}");
             if (request.Size is { } given && !request.Archive && virtualSize > 0 && given < virtualSize)
             {
@@ -366,21 +366,14 @@ public sealed class ImageUploadService(CdiApi api)
     /// CDI grows by the class's filesystem overhead for a Filesystem volume (see <see cref="PvcSize.Request"/>).
     /// </summary>
     public static long RequestSize(long virtualSize, ImageUploadRequest request, CdiConfig config, CdiVersion? release) =>
-        PvcSize.Request(virtualSize, ModeOf(request), pvcApi: false, Overhead(request.StorageClass, config), release);
+        PvcSize.Request(virtualSize, ModeOf(request), pvcApi: false, config.FilesystemOverheadFor(request.StorageClass), release);
 
     /// <summary>The PVC CDI makes for the upload DataVolume's request.</summary>
     public static long ClaimSize(long requestSize, ImageUploadRequest request, CdiConfig config, CdiVersion? release) =>
-        PvcSize.Claim(requestSize, ModeOf(request), pvcApi: false, Overhead(request.StorageClass, config), release);
+        PvcSize.Claim(requestSize, ModeOf(request), pvcApi: false, config.FilesystemOverheadFor(request.StorageClass), release);
 
     private static PvcVolumeMode ModeOf(ImageUploadRequest request) => request.VolumeMode == "Block" ? PvcVolumeMode.Block : PvcVolumeMode.Filesystem;
 
-    /// <summary>CDI's filesystem overhead for a class: the class's own, else the global one, else CDI's default 6%.</summary>
-    public static double Overhead(string? storageClass, CdiConfig config)
-    {
-        var overhead = config.Status?.FilesystemOverhead;
-        var text = storageClass is not null && overhead?.StorageClass?.TryGetValue(storageClass, out var own) == true ? own : overhead?.Global;
-        return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) ? value : PvcSize.DefaultFilesystemOverhead;
-    }
 
     private async Task<DataVolumeWaitState> WaitAsync(string ns, ImageUploadRequest request, string phase, TimeSpan timeout, CancellationToken cancellationToken)
     {

@@ -41,16 +41,8 @@ public sealed class NewCdiDataVolumeCommand : DataVolumeSpecCmdlet
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
-        DataVolumeRequest request;
-        try
+        if (TryBuildRequest(Name, Label, Annotation, Preallocation) is not { } request)
         {
-            request = BuildRequest(Name, Label, Annotation, Preallocation);
-        }
-        catch (Exception e) when (e is FormatException or IOException or UnauthorizedAccessException)
-        {
-            WriteError(e is FormatException
-                ? new ErrorRecord(e, "InvalidSize", ErrorCategory.InvalidArgument, Size)
-                : ErrorRecords.From(e, CertificateFile ?? ServiceAccountKeyFile));
             return;
         }
 
@@ -92,10 +84,7 @@ public sealed class NewCdiDataVolumeCommand : DataVolumeSpecCmdlet
         }
         catch (DataVolumeRequestException e)
         {
-            foreach (var problem in e.Problems)
-            {
-                WriteError(new ErrorRecord(new ArgumentException(problem.Message, e), problem.Id, ErrorCategory.InvalidArgument, Name) { ErrorDetails = new ErrorDetails(problem.Message) { RecommendedAction = $"Check -{problem.Parameter}." } });
-            }
+            WriteRequestProblems(e, Name);
         }
         catch (OperationCanceledException) when (Cancellation.IsCancellationRequested)
         {
@@ -106,5 +95,4 @@ public sealed class NewCdiDataVolumeCommand : DataVolumeSpecCmdlet
             WriteError(ErrorRecords.From(e, Name));
         }
     }
-
 }

@@ -58,16 +58,8 @@ public sealed class TestCdiScratchSpaceCommand : DataVolumeSpecCmdlet
             return;
         }
 
-        DataVolumeRequest request;
-        try
+        if (TryBuildRequest(Name, null, null, false) is not { } request)
         {
-            request = BuildRequest(Name, null, null, false);
-        }
-        catch (Exception e) when (e is FormatException or IOException or UnauthorizedAccessException)
-        {
-            WriteError(e is FormatException
-                ? new ErrorRecord(e, "InvalidSize", ErrorCategory.InvalidArgument, Size)
-                : ErrorRecords.From(e, CertificateFile ?? ServiceAccountKeyFile));
             return;
         }
 
@@ -88,10 +80,7 @@ public sealed class TestCdiScratchSpaceCommand : DataVolumeSpecCmdlet
         }
         catch (DataVolumeRequestException e)
         {
-            foreach (var problem in e.Problems)
-            {
-                WriteError(new ErrorRecord(new ArgumentException(problem.Message, e), problem.Id, ErrorCategory.InvalidArgument, target) { ErrorDetails = new ErrorDetails(problem.Message) { RecommendedAction = $"Check -{problem.Parameter}." } });
-            }
+            WriteRequestProblems(e, target);
         }
         catch (OperationCanceledException) when (Cancellation.IsCancellationRequested)
         {

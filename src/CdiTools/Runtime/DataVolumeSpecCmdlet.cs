@@ -196,8 +196,39 @@ public abstract class DataVolumeSpecCmdlet : ClusterCmdlet
     [Parameter]
     public SwitchParameter UsePvcApi { get; set; }
 
-    /// <summary>The request these parameters describe, for a DataVolume named <paramref name="name"/> (empty: unnamed).</summary>
-    protected DataVolumeRequest BuildRequest(string name, Hashtable? label, Hashtable? annotation, bool preallocation) => new()
+    /// <summary>
+    /// The request these parameters describe, for a DataVolume named <paramref name="name"/> (empty:
+    /// unnamed); null after writing why they describe none (a size that is no size, a file that
+    /// cannot be read).
+    /// </summary>
+    protected DataVolumeRequest? TryBuildRequest(string name, Hashtable? label, Hashtable? annotation, bool preallocation)
+    {
+        try
+        {
+            return BuildRequest(name, label, annotation, preallocation);
+        }
+        catch (Exception e) when (e is FormatException or IOException or UnauthorizedAccessException)
+        {
+            WriteError(e is FormatException
+                ? new ErrorRecord(e, "InvalidSize", ErrorCategory.InvalidArgument, Size)
+                : ErrorRecords.From(e, CertificateFile ?? ServiceAccountKeyFile));
+            return null;
+        }
+    }
+
+    /// <summary>Writes each reason CDI would refuse the request for as its own error, naming the parameter to check.</summary>
+    protected void WriteRequestProblems(DataVolumeRequestException refused, object target)
+    {
+        foreach (var problem in refused.Problems)
+        {
+            WriteError(new ErrorRecord(new ArgumentException(problem.Message, refused), problem.Id, ErrorCategory.InvalidArgument, target)
+            {
+                ErrorDetails = new ErrorDetails(problem.Message) { RecommendedAction = $"Check -{problem.Parameter}." },
+            });
+        }
+    }
+
+    private DataVolumeRequest BuildRequest(string name, Hashtable? label, Hashtable? annotation, bool preallocation) => new()
     {
         Name = name,
         Namespace = Empty(Namespace),

@@ -39,10 +39,10 @@ public sealed class UploadPlanningTests
         var disk = 10L << 30;
         var request = new ImageUploadRequest { Source = ImageLocation.File("x.qcow2"), Name = "x" };
 
-        Assert.Equal(0.06, ImageUploadService.Overhead(null, config));
-        Assert.Equal(0.1, ImageUploadService.Overhead("ceph", config));
-        Assert.Equal(0.06, ImageUploadService.Overhead("other", config));
-        Assert.Equal(0.06, ImageUploadService.Overhead(null, Config()));
+        Assert.Equal(0.06, config.FilesystemOverheadFor(null));
+        Assert.Equal(0.1, config.FilesystemOverheadFor("ceph"));
+        Assert.Equal(0.06, config.FilesystemOverheadFor("other"));
+        Assert.Equal(0.06, Config().FilesystemOverheadFor(null));
         var v166 = CdiVersion.Parse("v1.66.0");
         Assert.Equal(disk, ImageUploadService.RequestSize(disk, request, config, v166));
         Assert.Equal(disk, ImageUploadService.RequestSize(disk, request with { StorageClass = "ceph" }, config, v166));

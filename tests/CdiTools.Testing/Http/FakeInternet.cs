@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
@@ -272,25 +271,23 @@ public sealed class FakeInternet : IAsyncDisposable
         return context.Response.WriteAsync($$"""{"errors":[{"code":"{{code}}","message":"not known"}]}""");
     }
 
-    /// <summary>A whole file, or the one range asked for (<c>bytes=A-B</c>, <c>bytes=A-</c>), as a plain web server answers.</summary>
+    /// <summary>A whole file, or the one range asked for, as a plain web server answers (ranges parsed as <see cref="TestHttpServer"/> parses them).</summary>
     private static async Task ServeFileAsync(HttpContext context, string file, string contentType)
     {
         var length = new FileInfo(file).Length;
         long from = 0, to = length - 1;
-        var range = context.Request.Headers.Range.ToString();
         context.Response.Headers.AcceptRanges = "bytes";
         context.Response.ContentType = contentType;
-        if (range.StartsWith("bytes=", StringComparison.Ordinal) && !range.Contains(',', StringComparison.Ordinal))
+        if (TestHttpServer.ParseRange(context.Request.Headers.Range.ToString() is { Length: > 0 } header ? header : null, length) is { } range)
         {
-            var parts = range["bytes=".Length..].Split('-');
-            if (!long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out from) || from >= length)
+            if (range.From < 0)
             {
                 context.Response.StatusCode = 416;
                 context.Response.Headers.ContentRange = $"bytes */{length}";
                 return;
             }
 
-            to = parts[1].Length == 0 ? length - 1 : Math.Min(length - 1, long.Parse(parts[1], CultureInfo.InvariantCulture));
+            (from, to) = range;
             context.Response.StatusCode = 206;
             context.Response.Headers.ContentRange = $"bytes {from}-{to}/{length}";
         }

@@ -199,7 +199,8 @@ public sealed class TestHttpServer : IAsyncDisposable
 
     private static string Normalize(string path) => "/" + path.TrimStart('/');
 
-    private static (long From, long To)? ParseRange(string? header, long length)
+    /// <summary>One byte range of a Range header; null to answer with the whole file, (-1, -1) when it cannot be satisfied (416).</summary>
+    internal static (long From, long To)? ParseRange(string? header, long length)
     {
         // One range only; anything else is answered with the whole file, which HTTP allows.
         if (header is null || !header.StartsWith("bytes=", StringComparison.OrdinalIgnoreCase) || header.Contains(','))
