@@ -118,6 +118,59 @@ public sealed class CdiApi(ClusterConnection connection)
         }
     }
 
+    /// <summary>The PVCs of a namespace, or of every namespace when <paramref name="namespace"/> is null.</summary>
+    public Task<IList<V1PersistentVolumeClaim>> ListPersistentVolumeClaimsAsync(string? @namespace, CancellationToken cancellationToken) =>
+        CallAsync(
+            async () => (@namespace is null
+                ? await Connection.Client.CoreV1.ListPersistentVolumeClaimForAllNamespacesAsync(cancellationToken: cancellationToken).ConfigureAwait(false)
+                : await Connection.Client.CoreV1.ListNamespacedPersistentVolumeClaimAsync(@namespace, cancellationToken: cancellationToken).ConfigureAwait(false)).Items,
+            @namespace is null ? "listing PersistentVolumeClaims in all namespaces" : $"listing PersistentVolumeClaims in namespace {@namespace}");
+
+    /// <summary>
+    /// Deletes a PVC only if it is still the object with <paramref name="uid"/>: a claim deleted and
+    /// made again under the same name in between is left alone (the server answers 409).
+    /// </summary>
+    public async Task<DeleteOutcome> DeletePersistentVolumeClaimAsync(string name, string @namespace, string uid, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var options = new V1DeleteOptions { Preconditions = new V1Preconditions { Uid = uid } };
+            var answer = await Connection.Client.CoreV1.DeleteNamespacedPersistentVolumeClaimAsync(name, @namespace, options, cancellationToken: cancellationToken).ConfigureAwait(false);
+            return answer.Metadata?.DeletionTimestamp is null ? new(true, []) : new(true, [.. answer.Metadata.Finalizers ?? []]);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            // A claim removed at once (no pvc-protection finalizer) is answered with a Status, which
+            // the typed client cannot read as a claim: that answer means it is gone.
+            return new(true, []);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return DeleteOutcome.NotFound;
+        }
+        catch (HttpOperationException e)
+        {
+            throw ClusterException.FromApi(e, $"deleting PersistentVolumeClaim {@namespace}/{name}");
+        }
+    }
+
+    /// <summary>A pod; null when it does not exist.</summary>
+    public async Task<V1Pod?> GetPodAsync(string name, string @namespace, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await Connection.Client.CoreV1.ReadNamespacedPodAsync(name, @namespace, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+        catch (HttpOperationException e)
+        {
+            throw ClusterException.FromApi(e, $"reading Pod {@namespace}/{name}");
+        }
+    }
+
     /// <summary>Applies a JSON merge patch (RFC 7386) to a CDI, CDIConfig or HyperConverged object.</summary>
     public async Task MergePatchAsync(CdiConfigOwnerKind kind, string name, string? @namespace, string patch, CancellationToken cancellationToken)
     {
@@ -364,6 +417,19 @@ public sealed class CdiApi(ClusterConnection connection)
         using var response = await Connection.Client.CustomObjects.ListCustomObjectForAllNamespacesWithHttpMessagesAsync(
             group, version, plural, cancellationToken: cancellationToken).ConfigureAwait(false);
         return KubernetesJson.Deserialize<CustomResourceList<T>>(KubernetesJson.Serialize(response.Body)).Items;
+    }
+
+    // One translation of API failures for the calls that need nothing else.
+    private static async Task<T> CallAsync<T>(Func<Task<T>> call, string doing)
+    {
+        try
+        {
+            return await call().ConfigureAwait(false);
+        }
+        catch (HttpOperationException e)
+        {
+            throw ClusterException.FromApi(e, doing);
+        }
     }
 
     private static async Task<bool> ExistsAsync<T>(Func<Task<T>> read, string doing)

@@ -16,6 +16,7 @@ public sealed record CreatedDataVolume(DataVolumeView View, DataVolumeManifest M
 public sealed class DataVolumeService(CdiApi api)
 {
     private readonly ScratchStorageClassService scratch = new(api);
+    private readonly ScratchVolumeService scratchVolumes = new(api);
 
     public string NamespaceOr(string? @namespace) => api.Connection.NamespaceOr(@namespace);
 
@@ -87,19 +88,37 @@ public sealed class DataVolumeService(CdiApi api)
     {
         var found = await api.ListDataVolumesAsync(@namespace, cancellationToken).ConfigureAwait(false);
         var context = await scratch.ContextOrNullAsync(null, cancellationToken).ConfigureAwait(false);
-        return found
+        var views = new List<DataVolumeView>();
+        foreach (var dataVolume in found
             .Where(dv => nameFilter(dv.Metadata.Name))
             .OrderBy(dv => dv.Metadata.NamespaceProperty, StringComparer.Ordinal)
-            .ThenBy(dv => dv.Metadata.Name, StringComparer.Ordinal)
-            .Select(dv => DataVolumeView.Of(dv, context))
-            .ToList();
+            .ThenBy(dv => dv.Metadata.Name, StringComparer.Ordinal))
+        {
+            views.Add(await WithScratchProblemAsync(DataVolumeView.Of(dataVolume, context), cancellationToken).ConfigureAwait(false));
+        }
+
+        return views;
     }
 
     /// <summary>One DataVolume; null when it does not exist.</summary>
     public async Task<DataVolumeView?> GetAsync(string name, string @namespace, CancellationToken cancellationToken) =>
         await api.GetDataVolumeAsync(name, @namespace, cancellationToken).ConfigureAwait(false) is { } dataVolume
-            ? DataVolumeView.Of(dataVolume, await scratch.ContextOrNullAsync(null, cancellationToken).ConfigureAwait(false))
+            ? await WithScratchProblemAsync(DataVolumeView.Of(dataVolume, await scratch.ContextOrNullAsync(null, cancellationToken).ConfigureAwait(false)), cancellationToken).ConfigureAwait(false)
             : null;
+
+    /// <summary><paramref name="view"/> with the reason its scratch PVC holds it up, when one does and it can be read.</summary>
+    public async Task<DataVolumeView> WithScratchProblemAsync(DataVolumeView view, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return view with { ScratchProblem = await scratchVolumes.ExplainWaitAsync(view, cancellationToken).ConfigureAwait(false) };
+        }
+        catch (ClusterException e) when (e.Kind is ClusterErrorKind.Forbidden or ClusterErrorKind.NotFound)
+        {
+            // Listing PVCs or events may be denied to a user who may read DataVolumes.
+            return view;
+        }
+    }
 
     /// <summary>Deletes a DataVolume; its PVC and the Secrets and ConfigMaps it owns go with it.</summary>
     public Task<DeleteOutcome> RemoveAsync(string name, string @namespace, CancellationToken cancellationToken) =>

@@ -29,6 +29,9 @@ public sealed record DataVolumeView(DataVolume DataVolume, ScratchPrediction Scr
 
     public DateTime? Created => DataVolume.Metadata.CreationTimestamp;
 
+    /// <summary>Why the DataVolume waits for its scratch PVC (Pending, or refused), when it does; see <see cref="Scratch.ScratchVolumeService.ExplainWaitAsync"/>.</summary>
+    public Scratch.ScratchFinding? ScratchProblem { get; init; }
+
     /// <summary>The source in one line: "http https://...", "registry docker://...", "upload", "clone pvc ns/name".</summary>
     public string Source => Describe(DataVolume.Spec);
 

@@ -32,6 +32,10 @@ public sealed record DataVolumeNote(string Key, string Text, bool IsWarning);
 public sealed class DataVolumeWaiter(CdiApi api)
 {
     private readonly ScratchStorageClassService scratch = new(api);
+    private readonly ScratchVolumeService scratchVolumes = new(api);
+
+    /// <summary>How often a DataVolume that waits for its importer is checked for a scratch PVC that holds it up; events do not always tell (a LimitRange refusal leaves none).</summary>
+    public TimeSpan ScratchCheckInterval { get; init; } = TimeSpan.FromSeconds(2);
 
     /// <summary>
     /// The final state of every DataVolume in <paramref name="targets"/>; <paramref name="onChange"/>
@@ -49,6 +53,41 @@ public sealed class DataVolumeWaiter(CdiApi api)
         var context = await scratch.ContextOrNullAsync(null, cancellationToken).ConfigureAwait(false);
 
         var states = new Dictionary<string, DataVolumeWaitState>(StringComparer.Ordinal);
+        var scratchProblems = new Dictionary<string, ScratchFinding>(StringComparer.Ordinal);
+        async Task CheckScratchAsync(DataVolumeWaitState state)
+        {
+            if (state.Done || state.View is not { } view)
+            {
+                return;
+            }
+
+            ScratchFinding? problem;
+            try
+            {
+                problem = (await scratchVolumes.ExplainWaitAsync(view, cancellationToken).ConfigureAwait(false));
+            }
+            catch (ClusterException)
+            {
+                // The check only explains; it never ends a wait.
+                return;
+            }
+
+            // Warned once per cause: a refusal repeated by CDI's retries is the same news.
+            if (problem is null)
+            {
+                scratchProblems.Remove(state.Key);
+            }
+            else if (!scratchProblems.TryGetValue(state.Key, out var known) || known.Id != problem.Id)
+            {
+                onNote(new DataVolumeNote(state.Key, $"{state.Key}: {problem.Id}: {problem.Message} {problem.Fix}", true));
+            }
+
+            if (problem is not null)
+            {
+                scratchProblems[state.Key] = problem;
+            }
+        }
+
         foreach (var (ns, name) in targets.Distinct())
         {
             var found = await api.GetDataVolumeAsync(name, ns, cancellationToken).ConfigureAwait(false);
@@ -61,6 +100,8 @@ public sealed class DataVolumeWaiter(CdiApi api)
             {
                 onNote(ConsumerNote(state));
             }
+
+            await CheckScratchAsync(state).ConfigureAwait(false);
         }
 
         if (states.Values.All(s => s.Done))
@@ -78,6 +119,7 @@ public sealed class DataVolumeWaiter(CdiApi api)
             Pump(ct => api.WatchDataVolumesAsync(ns, ct).Select(e => (object)e.DataVolume), changes.Writer, stopWatches.Token),
             Pump(ct => api.WatchEventsAsync(ns, ct).Select(e => (object)e), changes.Writer, stopWatches.Token),
         }).ToList();
+        watches.Add(Tick(ScratchCheckInterval, changes.Writer, stopWatches.Token));
         var seenEvents = new HashSet<string>(StringComparer.Ordinal);
         var lastWarnings = new Dictionary<string, string>(StringComparer.Ordinal);
 
@@ -106,6 +148,13 @@ public sealed class DataVolumeWaiter(CdiApi api)
 
                         states[after.Key] = after;
                         onChange(after);
+                        break;
+                    case ScratchCheck:
+                        foreach (var state in states.Values.ToList())
+                        {
+                            await CheckScratchAsync(state).ConfigureAwait(false);
+                        }
+
                         break;
                     case Corev1Event recorded when About(recorded, states) is { } key && seenEvents.Add($"{recorded.Metadata.Uid}:{recorded.Count}"):
                         onNote(new DataVolumeNote(key, $"{key}: {recorded.Reason}: {recorded.Message}", recorded.Type == "Warning"));
@@ -164,7 +213,13 @@ public sealed class DataVolumeWaiter(CdiApi api)
                 var waiting = state.Assessment.Outcome == WaitOutcome.WaitingForConsumer
                     ? $" It is {state.View?.Phase}. {state.Assessment.Hint}"
                     : $" It is {Show(state.View?.Phase)}{(state.View?.Progress is { Length: > 0 } p ? $" at {p}" : string.Empty)}.";
-                states[key] = state with { Assessment = new(WaitOutcome.Failed, "WaitTimedOut", $"{key} did not reach {options.Phase} in {options.Timeout.TotalSeconds:0} s.{waiting}") };
+                var held = scratchProblems.GetValueOrDefault(key);
+                if (held is not null)
+                {
+                    waiting += $" Its scratch PVC holds it up ({held.Id}): {held.Message}";
+                }
+
+                states[key] = state with { Assessment = new(WaitOutcome.Failed, "WaitTimedOut", $"{key} did not reach {options.Phase} in {options.Timeout.TotalSeconds:0} s.{waiting}", held?.Fix) };
             }
         }
 
@@ -200,6 +255,22 @@ public sealed class DataVolumeWaiter(CdiApi api)
         return states.TryGetValue(key, out var state) && !state.Done ? key : null;
     }
 
+    // Asks for a scratch check now and then, until stopped.
+    private static async Task Tick(TimeSpan interval, ChannelWriter<object> writer, CancellationToken stop)
+    {
+        try
+        {
+            using var timer = new PeriodicTimer(interval);
+            while (await timer.WaitForNextTickAsync(stop).ConfigureAwait(false))
+            {
+                await writer.WriteAsync(ScratchCheck.Instance, stop).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
     // Copies a watch into the channel, opening it again when the server ends it, until stopped.
     private static async Task Pump(Func<CancellationToken, IAsyncEnumerable<object>> watch, ChannelWriter<object> writer, CancellationToken stop)
     {
@@ -229,5 +300,11 @@ public sealed class DataVolumeWaiter(CdiApi api)
                 }
             }
         }
+    }
+
+    /// <summary>The tick that asks for a scratch check.</summary>
+    private sealed class ScratchCheck
+    {
+        public static readonly ScratchCheck Instance = new();
     }
 }

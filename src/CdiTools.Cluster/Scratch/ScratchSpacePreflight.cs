@@ -224,10 +224,18 @@ public sealed class ScratchSpacePreflight(CdiApi api)
         storageClass is null ? null
         : (await api.GetStorageProfileAsync(storageClass, cancellationToken).ConfigureAwait(false))?.ClaimPropertySets.FirstOrDefault()?.VolumeMode;
 
-    private async Task<ScratchFinding> PersistentVolumeFindingAsync(string? scratchClass, long size, bool blockTarget, CancellationToken cancellationToken)
+    private async Task<ScratchFinding> PersistentVolumeFindingAsync(string? scratchClass, long size, bool blockTarget, CancellationToken cancellationToken) =>
+        PersistentVolumeFinding(await api.ListPersistentVolumesAsync(cancellationToken).ConfigureAwait(false), scratchClass, size, blockTarget);
+
+    /// <summary>
+    /// Whether an Available PersistentVolume of <paramref name="scratchClass"/> (none: no class) can
+    /// take a scratch PVC of <paramref name="size"/> bytes: an Info naming the smallest that fits, or
+    /// an Error saying what volume to create.
+    /// </summary>
+    internal static ScratchFinding PersistentVolumeFinding(IEnumerable<V1PersistentVolume> volumes, string? scratchClass, long size, bool blockTarget)
     {
         var wanted = scratchClass ?? string.Empty;
-        var fitting = (await api.ListPersistentVolumesAsync(cancellationToken).ConfigureAwait(false))
+        var fitting = volumes
             .Where(pv => pv.Status?.Phase == "Available"
                 && (pv.Spec?.StorageClassName ?? string.Empty) == wanted
                 && (pv.Spec?.VolumeMode ?? "Filesystem") == "Filesystem"
@@ -305,5 +313,5 @@ public sealed class ScratchSpacePreflight(CdiApi api)
         || storageClass.Provisioner.Contains("local", StringComparison.OrdinalIgnoreCase)
         || storageClass.Provisioner.Contains("lvm", StringComparison.OrdinalIgnoreCase);
 
-    private static string Bytes(long bytes) => $"{PvcSize.ExactQuantity(bytes)} ({bytes.ToString("N0", CultureInfo.InvariantCulture)} bytes)";
+    internal static string Bytes(long bytes) => $"{PvcSize.ExactQuantity(bytes)} ({bytes.ToString("N0", CultureInfo.InvariantCulture)} bytes)";
 }
