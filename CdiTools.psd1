@@ -10,7 +10,7 @@
     PowerShellVersion      = '7.6'
     FormatsToProcess       = @('CdiTools.Format.ps1xml')
     TypesToProcess         = @('CdiTools.Types.ps1xml')
-    CmdletsToExport        = @('Get-CdiDataVolume', 'Get-CdiImageInfo', 'Get-CdiScratchStorageClass', 'Get-CdiSupportMatrix', 'Import-CdiImage', 'New-CdiDataVolume', 'Remove-CdiDataVolume', 'Set-CdiScratchStorageClass', 'Test-CdiScratchSpace', 'Wait-CdiDataVolume')
+    CmdletsToExport        = @('Get-CdiDataVolume', 'Get-CdiImageInfo', 'Get-CdiScratchStorageClass', 'Get-CdiScratchVolume', 'Get-CdiSupportMatrix', 'Import-CdiImage', 'New-CdiDataVolume', 'Remove-CdiDataVolume', 'Remove-CdiScratchVolume', 'Set-CdiScratchStorageClass', 'Test-CdiScratchSpace', 'Wait-CdiDataVolume')
     FunctionsToExport      = @()
     VariablesToExport      = @()
     AliasesToExport        = @()

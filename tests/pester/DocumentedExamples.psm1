@@ -102,7 +102,8 @@ function New-ExampleScenario {
         web; classes standard (default), fast and fast-fs; CDI v1.66.0 under HyperConverged with its
         upload proxy; the PVC fedora-golden and the DataVolumes the examples name, importing;
         a ResourceQuota of 500Gi in vms with 100Gi used. -Objects adds DataVolumes
-        (@{ Name; Namespace; Size; Phase }: with a Phase, CDI leaves them in it).
+        (@{ Name; Namespace; Size; Phase }: with a Phase, CDI leaves them in it) and any other
+        object given whole (with its kind).
     #>
     param([object[]] $Objects = @(), [int] $StepDelayMilliseconds = 20)
     $dv = {
@@ -141,7 +142,7 @@ function New-ExampleScenario {
                 spec       = @{ hard = @{ 'requests.storage' = '500Gi'; persistentvolumeclaims = '50' } }
                 status     = @{ hard = @{ 'requests.storage' = '500Gi'; persistentvolumeclaims = '50' }; used = @{ 'requests.storage' = '100Gi'; persistentvolumeclaims = '10' } }
             }
-        ) + @(foreach ($o in $Objects) { & $dv $o.Name $o.Namespace ($o.Size ?? '10Gi') $o.Phase })
+        ) + @(foreach ($o in $Objects) { if ($o.kind) { $o } else { & $dv $o.Name $o.Namespace ($o.Size ?? '10Gi') $o.Phase } })
     }
 }
 

@@ -55,6 +55,42 @@ $httpWithSecrets = {
     [Text.Encoding]::UTF8.GetString([Convert]::FromBase64String($secret.data.accessKeyId)) | Should -Be 'reader'
     (Get-FakeObject $c "/api/v1/namespaces/vms/configmaps/$($dv.spec.source.http.certConfigMap)").data.'ca.pem' | Should -Match 'BEGIN CERTIFICATE'
 }
+# Scratch PVCs as CDI and Kubernetes leave them: one Pending without a class or a volume (its
+# DataVolume waits in ImportScheduled), and two whose claims are gone, in vms and in web.
+$scratchClaim = {
+    param($Name, $Namespace, $Size, $Class, $Phase)
+    $claim = @{
+        apiVersion = 'v1'; kind = 'PersistentVolumeClaim'
+        metadata   = @{ name = $Name; namespace = $Namespace; labels = @{ app = 'containerized-data-importer'; 'app.kubernetes.io/managed-by' = 'cdi-controller' } }
+        spec       = @{ accessModes = @('ReadWriteOnce'); resources = @{ requests = @{ storage = $Size } } }
+        status     = @{ phase = $Phase }
+    }
+    if ($Class) { $claim.spec.storageClassName = $Class }
+    $claim
+}
+$scratchSeed = @(
+    @{ Name = 'stuck'; Namespace = 'vms'; Size = '20Gi'; Phase = 'ImportScheduled' }
+    @{
+        apiVersion = 'v1'; kind = 'PersistentVolumeClaim'
+        metadata   = @{ name = 'stuck'; namespace = 'vms'; labels = @{ app = 'containerized-data-importer' }
+            annotations = @{ 'cdi.kubevirt.io/storage.contentType' = 'kubevirt' }
+            ownerReferences = @(@{ apiVersion = 'cdi.kubevirt.io/v1beta1'; kind = 'DataVolume'; name = 'stuck'; controller = $true }) }
+        spec       = @{ accessModes = @('ReadWriteOnce'); resources = @{ requests = @{ storage = '21709Mi' } }; storageClassName = 'standard' }
+        status     = @{ phase = 'Bound' }
+    }
+    & $scratchClaim 'stuck-scratch' 'vms' '21709Mi' $null 'Pending'
+    @{
+        apiVersion = 'v1'; kind = 'Event'
+        metadata = @{ name = 'stuck-scratch.seeded'; namespace = 'vms' }
+        involvedObject = @{ kind = 'PersistentVolumeClaim'; namespace = 'vms'; name = 'stuck-scratch'; apiVersion = 'v1' }
+        reason = 'FailedBinding'; type = 'Normal'; count = 12
+        message = 'no persistent volumes available for this claim and no storage class is set'
+        source = @{ component = 'persistentvolume-controller' }
+    }
+    & $scratchClaim 'old-import-scratch' 'vms' '10Gi' 'fast' 'Bound'
+    & $scratchClaim 'web-old-scratch' 'web' '5Gi' 'fast' 'Bound'
+)
+$scratchClaimPath = { param($Namespace, $Name) "/api/v1/namespaces/$Namespace/persistentvolumeclaims/$Name" }
 $waited = {
     param($Name)
     {
@@ -244,6 +280,69 @@ $whatIf = {
             $quota.Ready | Should -Be $false
             $quota.Message | Should -Match 'ResourceQuota vms/storage: requests.storage has 100Gi'
             @($r.Objects | Where-Object Id -EQ 'ScratchNotRequired').DataVolume | Should -Be @('vms/fedora-disk', 'vms/test-1', 'vms/test-2', 'vms/web-1')
+        }
+    }
+    'Get-CdiScratchVolume -Namespace vms' = @{ Seed = $scratchSeed
+        Check = {
+            param($r)
+            $volumes = @($r.Objects | Where-Object Name -In 'stuck-scratch', 'old-import-scratch' | Sort-Object Name)
+            $volumes.Name | Should -Be @('old-import-scratch', 'stuck-scratch')
+            $volumes[0].Orphaned | Should -BeTrue
+            $volumes[0].OrphanReason | Should -Be 'its PVC old-import is gone'
+            $volumes[1].DataVolume | Should -Be 'stuck'
+            $volumes[1].Orphaned | Should -BeFalse
+            $volumes[1].PendingCause.Id | Should -Be 'ScratchNoMatchingPersistentVolume'
+            $r.Output | Should -Match 'stuck-scratch\s+stuck\s+\(none\)\s+21.2 GiB\s+Pending'
+            $r.Output | Should -Match 'ScratchNoMatchingPersistentVolume'
+        }
+    }
+    'Get-CdiScratchVolume -Namespace vms | Where-Object PendingCause | Select-Object Name, DataVolume -ExpandProperty PendingCause' = @{ Seed = $scratchSeed
+        Check = {
+            param($r)
+            $cause = @($r.Objects | Where-Object Name -EQ 'stuck-scratch')
+            $cause.Count | Should -Be 1
+            $cause[0].DataVolume | Should -Be 'stuck'
+            $cause[0].Id | Should -Be 'ScratchNoMatchingPersistentVolume'
+            $cause[0].Severity | Should -Be 'Error'
+            $cause[0].Message | Should -Match 'at least 21709Mi'
+            $cause[0].Fix | Should -Match 'capacity 21709Mi or more'
+            @($r.Objects | Where-Object Name -EQ 'old-import-scratch').Count | Should -Be 0
+        }
+    }
+    'Get-CdiScratchVolume -AllNamespaces | Group-Object StorageClass | Select-Object Name, Count, @{ Name = ''Bytes''; Expression = { ($_.Group | Measure-Object Size -Sum).Sum } }' = @{ Seed = $scratchSeed
+        Check = {
+            param($r)
+            $fast = @($r.Objects | Where-Object Name -EQ 'fast')
+            $fast.Count | Should -Be 1
+            $fast[0].Count | Should -BeGreaterOrEqual 2
+            $fast[0].Bytes | Should -BeGreaterOrEqual (15GB)
+            @($r.Objects | Where-Object Name -EQ '').Bytes | Should -Be (21709MB)
+        }
+    }
+    'Get-CdiScratchVolume -AllNamespaces -Orphaned | Remove-CdiScratchVolume -WhatIf' = @{ Seed = $scratchSeed
+        Check = {
+            param($r, $s, $c)
+            $r.HostOutput | Should -Match 'What if: .*scratch PVC vms/old-import-scratch \(10 GiB, its PVC old-import is gone\)'
+            $r.HostOutput | Should -Match 'What if: .*scratch PVC web/web-old-scratch'
+            $r.HostOutput | Should -Not -Match 'stuck-scratch'
+            Get-FakeObject $c (& $scratchClaimPath 'vms' 'old-import-scratch') | Should -Not -BeNullOrEmpty
+        }
+    }
+    'Get-CdiScratchVolume -Namespace vms -Orphaned | Remove-CdiScratchVolume -Force' = @{ Seed = $scratchSeed
+        Check = {
+            param($r, $s, $c)
+            Get-FakeObject $c (& $scratchClaimPath 'vms' 'old-import-scratch') | Should -BeNullOrEmpty
+            Get-FakeObject $c (& $scratchClaimPath 'vms' 'stuck-scratch') | Should -Not -BeNullOrEmpty
+            Get-FakeObject $c (& $scratchClaimPath 'web' 'web-old-scratch') | Should -Not -BeNullOrEmpty
+        }
+    }
+    'Get-CdiDataVolume -Namespace vms | Where-Object ScratchProblem | Format-List Name, Phase, ScratchProblem' = @{ Seed = $scratchSeed
+        Check = {
+            param($r)
+            $r.Output | Should -Match 'Name\s+: stuck\b'
+            $r.Output | Should -Match 'Phase\s+: ImportScheduled'
+            $r.Output | Should -Match 'ScratchProblem : Error ScratchNoMatchingPersistentVolume: The scratch PVC vms/stuck-scratch waits for a volume'
+            $r.Output | Should -Not -Match 'fedora-disk'
         }
     }
     'Get-CdiDataVolume -Namespace vms | Test-CdiScratchSpace | Where-Object { -not $_.Ready }' = @{ Seed = @(@{ Name = 'huge'; Namespace = 'vms'; Size = '450Gi'; Phase = 'ImportScheduled' })

@@ -61,3 +61,96 @@ Describe 'Test-CdiScratchSpace' {
         (Invoke-FakeCluster $cluster '/apis/cdi.kubevirt.io/v1beta1/namespaces/vms/datavolumes').items.metadata.name | Should -Not -Contain 'preflight'
     }
 }
+
+Describe 'Scratch PVCs during an import: Get-CdiScratchVolume, Remove-CdiScratchVolume, and DataVolumes held up by them' {
+    BeforeAll {
+        # The cluster as CDI and Kubernetes leave it: a DataVolume whose scratch PVC a quota refused
+        # (CDI's event on its PVC), a Block one whose scratch PVC a LimitRange refuses (no event: the
+        # target fits the limit, the scratch PVC with its filesystem overhead does not), and one
+        # importing with its scratch PVC bound.
+        $dv = {
+            param($Name, $Phase, $Mode = 'Filesystem')
+            @{ apiVersion = 'cdi.kubevirt.io/v1beta1'; kind = 'DataVolume'; metadata = @{ name = $Name; namespace = 'vms' }
+                spec = @{ source = @{ http = @{ url = "https://images.example/$Name.qcow2" } }; storage = @{ volumeMode = $Mode; resources = @{ requests = @{ storage = '10Gi' } } } }
+                status = @{ phase = $Phase; claimName = $Name } }
+        }
+        $claim = {
+            param($Name, $OwnerKind, $Owner, $Size = '10Gi', $Phase = 'Bound', [switch] $Scratch)
+            $labels = @{ app = 'containerized-data-importer' }
+            $annotations = if ($Scratch) { @{} } else { @{ 'cdi.kubevirt.io/storage.contentType' = 'kubevirt' } }
+            @{ apiVersion = 'v1'; kind = 'PersistentVolumeClaim'
+                metadata = @{ name = $Name; namespace = 'vms'; labels = $labels; annotations = $annotations
+                    ownerReferences = @(@{ apiVersion = ($OwnerKind -eq 'Pod' ? 'v1' : 'cdi.kubevirt.io/v1beta1'); kind = $OwnerKind; name = $Owner; controller = $true }) }
+                spec = @{ accessModes = @('ReadWriteOnce'); storageClassName = 'standard'; resources = @{ requests = @{ storage = $Size } } }
+                status = @{ phase = $Phase } }
+        }
+        $quotaRefusal = 'persistentvolumeclaims "held-scratch" is forbidden: exceeded quota: storage, requested: requests.storage=10855Mi, used: requests.storage=95Gi, limited: requests.storage=100Gi'
+        $cluster = Start-FakeCluster -Namespace vms -Scenario @{
+            namespaces     = @('vms')
+            storageClasses = @(@{ name = 'standard'; default = $true })
+            cdi            = @{ version = 'v1.66.0' }
+            objects        = @(
+                @{ apiVersion = 'v1'; kind = 'LimitRange'; metadata = @{ name = 'pvc-cap'; namespace = 'vms' }; spec = @{ limits = @(@{ type = 'PersistentVolumeClaim'; max = @{ storage = '10Gi' } }) } }
+                & $dv 'held' 'ImportScheduled'
+                & $claim 'held' 'DataVolume' 'held' '10Gi'
+                @{ apiVersion = 'v1'; kind = 'Event'; metadata = @{ name = 'held.refused'; namespace = 'vms' }
+                    involvedObject = @{ kind = 'PersistentVolumeClaim'; namespace = 'vms'; name = 'held'; apiVersion = 'v1' }
+                    reason = 'ErrExceededQuota'; type = 'Warning'; count = 7; message = $quotaRefusal; source = @{ component = 'import-controller' } }
+                & $dv 'capped' 'ImportScheduled' 'Block'
+                & $claim 'capped' 'DataVolume' 'capped'
+                & $dv 'busy' 'ImportInProgress'
+                & $claim 'busy' 'DataVolume' 'busy'
+                @{ apiVersion = 'v1'; kind = 'Pod'; metadata = @{ name = 'importer-busy'; namespace = 'vms' }; spec = @{ containers = @(@{ name = 'importer'; image = 'importer' }) }; status = @{ phase = 'Running' } }
+                & $claim 'busy-scratch' 'Pod' 'importer-busy' '10855Mi' -Scratch
+            )
+        }
+    }
+    AfterAll { Stop-FakeCluster $cluster }
+
+    It 'says in Get-CdiDataVolume why a DataVolume waits for its scratch PVC: a quota from CDI''s event, a LimitRange from the preflight' {
+        $views = Get-CdiDataVolume -KubeConfig $cluster.Kubeconfig | Sort-Object Name
+
+        $views.Name | Should -Be @('busy', 'capped', 'held')
+        $views[0].ScratchProblem | Should -BeNullOrEmpty
+        $views[1].ScratchProblem.Id | Should -Be 'ScratchLimitRangeExceeded'
+        $views[1].ScratchProblem.Message | Should -Match 'LimitRange vms/pvc-cap caps a PVC at 10Gi .* but the scratch PVC asks for 10855Mi'
+        $views[2].ScratchProblem.Id | Should -Be 'ScratchQuotaExceeded'
+        $views[2].ScratchProblem.Message | Should -Be "CDI cannot create the scratch PVC vms/held-scratch (refused 7 times): $quotaRefusal"
+        ($views | Out-String -Width 200) | Should -Match 'held\s+ImportScheduled \(ScratchQuotaExceeded\)'
+    }
+
+    It 'warns once while waiting and names the cause and its fix in the timeout' {
+        Wait-CdiDataVolume held -Timeout 4 -KubeConfig $cluster.Kubeconfig -WarningVariable warned -WarningAction SilentlyContinue -ErrorVariable failure -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+
+        @($warned | Where-Object { "$_" -match 'ScratchQuotaExceeded' }).Count | Should -Be 1
+        $failure[0].FullyQualifiedErrorId | Should -BeLike 'WaitTimedOut,*'
+        "$failure" | Should -Match 'Its scratch PVC holds it up \(ScratchQuotaExceeded\)'
+        $failure[0].ErrorDetails.RecommendedAction | Should -Match 'Raise the ResourceQuota'
+    }
+
+    It 'lists a scratch PVC an import uses, filters by DataVolume, and refuses to remove it' {
+        $busy = Get-CdiScratchVolume -DataVolume bu* -KubeConfig $cluster.Kubeconfig
+        Get-CdiScratchVolume -DataVolume held -KubeConfig $cluster.Kubeconfig | Should -BeNullOrEmpty
+        Get-CdiScratchVolume -Orphaned -KubeConfig $cluster.Kubeconfig | Should -BeNullOrEmpty
+
+        $busy.Name | Should -Be 'busy-scratch'
+        $busy.Pod | Should -Be 'importer-busy'
+        $busy.Orphaned | Should -BeFalse
+        $busy | Remove-CdiScratchVolume -Force -KubeConfig $cluster.Kubeconfig -ErrorVariable inUse -ErrorAction SilentlyContinue
+        Remove-CdiScratchVolume nothing-scratch -Force -KubeConfig $cluster.Kubeconfig -ErrorVariable missing -ErrorAction SilentlyContinue
+
+        $inUse[0].FullyQualifiedErrorId | Should -BeLike 'ScratchVolumeInUse,*'
+        "$($inUse[0])" | Should -Match 'serves busy of DataVolume busy'
+        $missing[0].FullyQualifiedErrorId | Should -BeLike 'ScratchVolumeNotFound,*'
+        Get-CdiScratchVolume busy-scratch -KubeConfig $cluster.Kubeconfig | Should -Not -BeNullOrEmpty
+    }
+
+    It 'removes a scratch PVC once the PVC it serves is gone, asking first' {
+        Invoke-FakeCluster $cluster '/api/v1/namespaces/vms/persistentvolumeclaims/busy' -Method Delete | Out-Null
+        $orphan = Get-CdiScratchVolume -Orphaned -KubeConfig $cluster.Kubeconfig
+
+        $orphan.OrphanReason | Should -Be 'its PVC busy is gone'
+        $orphan | Remove-CdiScratchVolume -Confirm:$false -KubeConfig $cluster.Kubeconfig -Verbose 4>&1 | Out-String | Should -Match 'scratch PVC vms/busy-scratch'
+        Get-CdiScratchVolume -KubeConfig $cluster.Kubeconfig | Should -BeNullOrEmpty
+    }
+}

@@ -51,14 +51,17 @@ public sealed class CdiDataVolume
     public DateTime? Created => view.Created;
 
     /// <summary>How long ago the DataVolume was created.</summary>
-    public TimeSpan? Age => view.Created is { } created ? DateTime.UtcNow - created.ToUniversalTime() : null;
+    public TimeSpan? Age => KubectlAge.Since(view.Created);
 
     /// <summary>Age as kubectl prints it: 45s, 12m, 3h, 5d.</summary>
-    public string AgeText => Age is not { } age ? string.Empty
-        : age.TotalDays >= 1 ? $"{(int)age.TotalDays}d"
-        : age.TotalHours >= 1 ? $"{(int)age.TotalHours}h"
-        : age.TotalMinutes >= 1 ? $"{(int)age.TotalMinutes}m"
-        : $"{Math.Max(0, (int)age.TotalSeconds)}s";
+    public string AgeText => KubectlAge.Format(Age);
+
+    /// <summary>
+    /// Why the DataVolume waits for its scratch PVC, when it does: the scratch PVC is Pending (no
+    /// volume, provisioning failed, nodes apart) or CDI could not create it (quota, LimitRange), as a
+    /// finding with the same ids and fixes as Test-CdiScratchSpace. Null otherwise.
+    /// </summary>
+    public CdiScratchFinding? ScratchProblem => view.ScratchProblem is { } problem ? new CdiScratchFinding(problem) : null;
 
     /// <summary>CDI's conditions (Bound, Ready, Running) as "Type=Status (Reason): Message" lines.</summary>
     public CdiTextList Conditions => new(view.DataVolume.Status?.Conditions?

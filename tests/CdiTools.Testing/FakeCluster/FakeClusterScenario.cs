@@ -51,7 +51,11 @@ public sealed record FakeClusterScenario
     /// <summary>A HyperConverged object to create; none when absent.</summary>
     public ScenarioHyperConverged? HyperConverged { get; init; }
 
-    /// <summary>Any other objects, stored as given (see <see cref="FakeApiServer.PutObject"/>).</summary>
+    /// <summary>
+    /// Any other objects, stored as given (see <see cref="FakeApiServer.PutObject"/>) in order; an
+    /// ownerReference without a uid gets the uid of the owner of that kind and name seeded before
+    /// it in the same namespace, since the server gives every object a new uid.
+    /// </summary>
     public IReadOnlyList<JsonObject> Objects { get; init; } = [];
 
     public IReadOnlyList<ScenarioDenial> Denials { get; init; } = [];
@@ -72,6 +76,27 @@ public sealed record FakeClusterScenario
 
     /// <summary>CDI's upload proxy to start (its address goes to CDIConfig's status); none when absent.</summary>
     public ScenarioUploadProxy? UploadProxy { get; init; }
+
+    private static JsonObject WithOwnerUids(FakeApiServer server, JsonObject obj)
+    {
+        if (obj["metadata"]?["ownerReferences"] is not JsonArray)
+        {
+            return obj;
+        }
+
+        var copy = obj.DeepClone().AsObject();
+        var ns = copy["metadata"]!["namespace"]?.GetValue<string>();
+        foreach (var owner in copy["metadata"]!["ownerReferences"]!.AsArray().OfType<JsonObject>().Where(o => o["uid"] is null))
+        {
+            var found = server.GetObject(owner["apiVersion"]?.GetValue<string>() ?? "", owner["kind"]?.GetValue<string>() ?? "", owner["name"]?.GetValue<string>() ?? "", ns);
+            if (found?["metadata"]?["uid"] is { } uid)
+            {
+                owner["uid"] = uid.DeepClone();
+            }
+        }
+
+        return copy;
+    }
 
     public static FakeClusterScenario Load(string path) =>
         JsonSerializer.Deserialize<FakeClusterScenario>(File.ReadAllText(path), Json) ?? throw new InvalidDataException($"{path} holds no scenario.");
@@ -145,7 +170,7 @@ public sealed record FakeClusterScenario
 
         foreach (var obj in Objects)
         {
-            server.PutObject(obj);
+            server.PutObject(WithOwnerUids(server, obj));
         }
 
         foreach (var denial in Denials)
