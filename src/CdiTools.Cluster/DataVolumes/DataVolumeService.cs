@@ -7,6 +7,16 @@ namespace CdiTools.Cluster.DataVolumes;
 /// <summary>A DataVolume that was created, with what the caller should know about it.</summary>
 public sealed record CreatedDataVolume(DataVolumeView View, DataVolumeManifest Manifest, IReadOnlyList<string> Warnings);
 
+/// <summary>What creating a DataVolume does with the scratch preflight's Error findings.</summary>
+public enum ScratchPreflightPolicy
+{
+    /// <summary>Creates it and says what will hold it up (New-CdiDataVolume: a DataVolume can wait for a quota to grow).</summary>
+    Warn,
+
+    /// <summary>Refuses, with the finding's id (an upload whose scratch PVC cannot bind would hang until it times out).</summary>
+    Refuse,
+}
+
 /// <summary>
 /// Creates, reads and deletes DataVolumes. Creation checks first what CDI would only find out later
 /// (a name taken, a Secret or ConfigMap that is missing), creates the Secret and ConfigMap before the
@@ -23,12 +33,19 @@ public sealed class DataVolumeService(CdiApi api)
     /// <summary>The objects <paramref name="request"/> makes, in the namespace it names or the connection's.</summary>
     public DataVolumeManifest Plan(DataVolumeRequest request) => DataVolumeManifestBuilder.Build(request, NamespaceOr(request.Namespace));
 
-    public async Task<CreatedDataVolume> CreateAsync(DataVolumeRequest request, CancellationToken cancellationToken)
+    /// <summary>
+    /// Creates the DataVolume <paramref name="request"/> describes, after checking what CDI would
+    /// refuse and whether its scratch PVC will be created and bind (see <see cref="ScratchSpacePreflight"/>):
+    /// its Error and Warning findings become warnings, or, with <see cref="ScratchPreflightPolicy.Refuse"/>,
+    /// an Error finding refuses before anything is created.
+    /// </summary>
+    public async Task<CreatedDataVolume> CreateAsync(DataVolumeRequest request, CancellationToken cancellationToken, ScratchPreflightPolicy scratchPolicy = ScratchPreflightPolicy.Warn)
     {
         var manifest = Plan(request);
         var ns = manifest.Namespace;
         var warnings = new List<string>();
         await PreflightAsync(request, manifest, cancellationToken).ConfigureAwait(false);
+        warnings.AddRange(await ScratchPreflightAsync(manifest, scratchPolicy, cancellationToken).ConfigureAwait(false));
 
         var created = new List<(string Kind, string Name)>();
         DataVolume dataVolume;
@@ -123,6 +140,33 @@ public sealed class DataVolumeService(CdiApi api)
     /// <summary>Deletes a DataVolume; its PVC and the Secrets and ConfigMaps it owns go with it.</summary>
     public Task<DeleteOutcome> RemoveAsync(string name, string @namespace, CancellationToken cancellationToken) =>
         api.DeleteDataVolumeAsync(name, @namespace, cancellationToken);
+
+    private async Task<IReadOnlyList<string>> ScratchPreflightAsync(DataVolumeManifest manifest, ScratchPreflightPolicy policy, CancellationToken cancellationToken)
+    {
+        ScratchSpaceReport report;
+        try
+        {
+            report = await new ScratchSpacePreflight(api).TestAsync(manifest.DataVolume, exists: false, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ClusterException e) when (e.Kind is ClusterErrorKind.Forbidden)
+        {
+            // A namespace user may create DataVolumes without reading quotas or volumes.
+            return [$"The scratch space preflight could not run, so whether CDI's scratch PVC for {manifest.Namespace}/{manifest.Name} will bind is not known: {e.Message}"];
+        }
+
+        var errors = report.Findings.Where(f => f.Severity == ScratchFindingSeverity.Error).ToList();
+        if (policy == ScratchPreflightPolicy.Refuse && errors.Count > 0)
+        {
+            throw new ClusterException(
+                errors[0].Id,
+                ClusterErrorKind.Invalid,
+                $"CDI's scratch PVC for {manifest.Namespace}/{manifest.Name} would not bind, so the upload would wait until it times out; nothing was created. {string.Join(" ", errors.Select(f => $"{f.Id}: {f.Message} Fix: {f.Fix}"))} -Force creates the DataVolume anyway.");
+        }
+
+        return [.. report.Findings
+            .Where(f => f.Severity != ScratchFindingSeverity.Info)
+            .Select(f => $"Scratch space for {manifest.Namespace}/{manifest.Name}: {f.Id}: {f.Message} Fix: {f.Fix}")];
+    }
 
     private async Task PreflightAsync(DataVolumeRequest request, DataVolumeManifest manifest, CancellationToken cancellationToken)
     {

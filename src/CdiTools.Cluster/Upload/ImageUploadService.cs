@@ -32,6 +32,9 @@ public sealed record ImageUploadRequest
     /// <summary>Upload into a DataVolume (or PVC) that exists already.</summary>
     public bool NoCreate { get; init; }
 
+    /// <summary>Creates the DataVolume even when the scratch preflight finds its scratch PVC will not bind (the findings become warnings).</summary>
+    public bool Force { get; init; }
+
     /// <summary>The source is a tar to unpack onto a Filesystem volume (contentType archive); sent as it is.</summary>
     public bool Archive { get; init; }
 
@@ -65,7 +68,11 @@ public sealed record UploadProgress(string Stage, long DiskBytesDone, long DiskB
 public sealed record ImageUploadOutcome(ImageUploadRequest Request, ImageUploadResult? Result, Exception? Error);
 
 /// <summary>What an upload did.</summary>
-public sealed record ImageUploadResult(DataVolumeView DataVolume, UploadTransfer Transfer, ImportResult? Conversion, long VirtualSize, long RequestedSize, bool Created, Uri Proxy);
+public sealed record ImageUploadResult(DataVolumeView DataVolume, UploadTransfer Transfer, ImportResult? Conversion, long VirtualSize, long RequestedSize, bool Created, Uri Proxy)
+{
+    /// <summary>What creating the DataVolume warned about (its scratch PVC's findings when -Force went past them).</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+}
 
 /// <summary>
 /// Uploads an image into a DataVolume the way virtctl image-upload does, and more: sizes the volume
@@ -161,6 +168,7 @@ public sealed class ImageUploadService(CdiApi api)
         CdiVersion? release = CdiVersion.TryParse(cdi?.Status?.ObservedVersion, out var parsed) ? parsed : null;
         long requestedSize = 0;
         var created = false;
+        IReadOnlyList<string> createWarnings = [];
         if (!request.NoCreate)
         {
             requestedSize = request.Size ?? RequestSize(virtualSize, request, config, release);
@@ -177,7 +185,7 @@ public sealed class ImageUploadService(CdiApi api)
             }
 
             progress(new UploadProgress("Creating the DataVolume", 0, virtualSize, 0, clock.Elapsed));
-            await dataVolumes.CreateAsync(
+            var made = await dataVolumes.CreateAsync(
                 new DataVolumeRequest
                 {
                     Name = request.Name,
@@ -190,8 +198,10 @@ public sealed class ImageUploadService(CdiApi api)
                     BindImmediately = request.BindImmediately,
                     ContentType = request.Archive ? "archive" : "kubevirt",
                 },
-                cancellationToken).ConfigureAwait(false);
+                cancellationToken,
+                request.Force ? ScratchPreflightPolicy.Warn : ScratchPreflightPolicy.Refuse).ConfigureAwait(false);
             created = true;
+            createWarnings = made.Warnings;
         }
         else if (await api.GetDataVolumeAsync(request.Name, ns, cancellationToken).ConfigureAwait(false) is { } existing)
         {
@@ -283,7 +293,7 @@ public sealed class ImageUploadService(CdiApi api)
                 view = (await WaitAsync(ns, request, DataVolumeHealth.Succeeded, request.Timeout, cancellationToken).ConfigureAwait(false)).View!;
             }
 
-            return new ImageUploadResult(view, transfer, conversion, conversion?.VirtualSize ?? virtualSize, requestedSize, created, proxy);
+            return new ImageUploadResult(view, transfer, conversion, conversion?.VirtualSize ?? virtualSize, requestedSize, created, proxy) { Warnings = createWarnings };
         }
         catch (Exception e) when (created && e is ClusterException or ImageException or IOException or UnauthorizedAccessException or OperationCanceledException)
         {

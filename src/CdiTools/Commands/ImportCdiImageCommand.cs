@@ -115,7 +115,7 @@ public sealed class ImportCdiImageCommand : ImageSourceCmdlet
     [ValidateRange(1, 64)]
     public int ThrottleLimit { get; set; } = 4;
 
-    /// <summary>Replace an existing destination file.</summary>
+    /// <summary>Replace an existing destination file; for uploads, create the DataVolume even when its scratch PVC will not bind.</summary>
     [Parameter]
     public SwitchParameter Force { get; set; }
 
@@ -343,6 +343,7 @@ public sealed class ImportCdiImageCommand : ImageSourceCmdlet
             VolumeMode = VolumeMode,
             BindImmediately = BindImmediately,
             NoCreate = noCreate,
+            Force = Force,
             Archive = Archive,
             NoConvert = NoConvert,
             UploadProxyUrl = UploadProxyUrl,
@@ -415,7 +416,7 @@ public sealed class ImportCdiImageCommand : ImageSourceCmdlet
             var target = $"{request.Namespace}/{request.Name}";
             if (outcomes[i].Result is { } result)
             {
-                foreach (var warning in result.Conversion?.Warnings ?? [])
+                foreach (var warning in result.Warnings.Concat(result.Conversion?.Warnings ?? []))
                 {
                     WriteWarning(warning);
                 }

@@ -38,6 +38,24 @@ public sealed class DataVolumeServiceTests : FakeClusterHarness
     private JsonObject? Stored(string kind, string name, string apiVersion = "v1") => Server.GetObject(apiVersion, kind, name, "vms");
 
     [Fact]
+    public async Task Creating_warns_with_the_scratch_preflight_s_findings_and_creates_all_the_same()
+    {
+        Seed();
+        Server.PutObject(JsonNode.Parse("""{"apiVersion":"v1","kind":"ResourceQuota","metadata":{"name":"storage","namespace":"vms"},"spec":{"hard":{"requests.storage":"15Gi"}},"status":{"used":{"requests.storage":"2Gi"}}}""")!.AsObject());
+
+        var created = await Service().CreateAsync(Http, default);
+        var fits = await Service().CreateAsync(Http with { Name = "small", Size = 1L << 30 }, default);
+
+        Assert.NotNull(Stored("DataVolume", "disk", DataVolumes));
+        var warning = Assert.Single(created.Warnings);
+        Assert.StartsWith("Scratch space for vms/disk: ScratchQuotaExceeded: ResourceQuota vms/storage", warning);
+        Assert.Contains("Fix: ", warning);
+        Assert.Empty(fits.Warnings);
+        await Assert.ThrowsAsync<ClusterException>(() => Service().CreateAsync(Http with { Name = "refused" }, default, ScratchPreflightPolicy.Refuse));
+        Assert.Null(Stored("DataVolume", "refused", DataVolumes));
+    }
+
+    [Fact]
     public async Task Credentials_and_CA_are_created_first_and_owned_by_the_DataVolume()
     {
         Seed();

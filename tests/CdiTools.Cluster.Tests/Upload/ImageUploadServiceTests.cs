@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using System.Collections.Concurrent;
 using CdiTools.Cluster.Connection;
 using CdiTools.Cluster.Upload;
@@ -217,6 +218,28 @@ public sealed class ImageUploadServiceTests : FakeClusterHarness
 
         Assert.Equal("UploadUnauthorized", error.ErrorId);
         Assert.Equal(1, proxy.Requests.Count(r => r.Method == "POST"));
+    }
+
+    [Fact]
+    public async Task An_upload_whose_scratch_PVC_a_LimitRange_refuses_creates_nothing_unless_forced()
+    {
+        var proxy = await SeedAsync();
+        var (qcow2, sha256, _) = Image();
+        // The 24 MiB disk's PVC carries CDI's overhead; a cap at the disk's size lets neither it nor its scratch PVC in.
+        Server.PutObject(JsonNode.Parse("""{"apiVersion":"v1","kind":"LimitRange","metadata":{"name":"pvc-cap","namespace":"vms"},"spec":{"limits":[{"type":"PersistentVolumeClaim","max":{"storage":"24Mi"}}]}}""")!.AsObject());
+
+        var refused = await Assert.ThrowsAsync<ClusterException>(() => UploadAsync(Request(qcow2, "capped")));
+
+        Assert.Equal("ScratchLimitRangeExceeded", refused.ErrorId);
+        Assert.Contains("nothing was created", refused.Message);
+        Assert.Contains("-Force creates the DataVolume anyway", refused.Message);
+        Assert.Null(Server.GetObject("cdi.kubevirt.io/v1beta1", "DataVolume", "capped", "vms"));
+        Assert.DoesNotContain(Server.Requests, r => r.Method == "POST" && r.Path.EndsWith("/datavolumes", StringComparison.Ordinal));
+
+        var forced = await UploadAsync(Request(qcow2, "capped") with { Force = true });
+
+        Assert.Equal(sha256, proxy.SucceededUpload("vms", "capped")!.Sha256);
+        Assert.Contains(forced.Warnings, w => w.Contains("ScratchLimitRangeExceeded", StringComparison.Ordinal) && w.Contains("LimitRange vms/pvc-cap", StringComparison.Ordinal));
     }
 
     [Fact]
