@@ -278,7 +278,7 @@ $whatIf = {
             $quota = @($r.Objects | Where-Object Id -EQ 'ScratchQuotaExceeded')
             $quota.DataVolume | Should -Be 'vms/huge'
             $quota.Ready | Should -Be $false
-            $quota.Message | Should -Match 'ResourceQuota vms/storage: requests.storage has 100Gi'
+            $quota.Message | Should -Match 'ResourceQuota vms/storage: requests.storage has .* of 500Gi .* used, and this import adds 477Gi .*\(the scratch PVC 477Gi'
             @($r.Objects | Where-Object Id -EQ 'ScratchNotRequired').DataVolume | Should -Be @('vms/fedora-disk', 'vms/test-1', 'vms/test-2', 'vms/web-1')
         }
     }

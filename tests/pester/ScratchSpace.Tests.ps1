@@ -41,7 +41,8 @@ Describe 'Test-CdiScratchSpace' {
     }
 
     It 'tests DataVolumes that exist from the pipeline, and says when one is gone' {
-        New-CdiDataVolume pending -Upload -Size 60Gi -KubeConfig $cluster.Kubeconfig | Out-Null
+        New-CdiDataVolume pending -Upload -Size 60Gi -KubeConfig $cluster.Kubeconfig -WarningVariable warned -WarningAction SilentlyContinue | Out-Null
+        "$warned" | Should -Match '^Scratch space for vms/pending: ScratchLimitRangeExceeded: LimitRange vms/pvc-cap caps a PVC at 50Gi' -Because 'New-CdiDataVolume runs the preflight and creates all the same'
 
         $report = Get-CdiDataVolume pending -KubeConfig $cluster.Kubeconfig | Test-CdiScratchSpace -KubeConfig $cluster.Kubeconfig
         $gone = Get-CdiDataVolume pending -KubeConfig $cluster.Kubeconfig

@@ -43,8 +43,9 @@ public sealed class DataVolumeServiceTests : FakeClusterHarness
         Seed();
         Server.PutObject(JsonNode.Parse("""{"apiVersion":"v1","kind":"ResourceQuota","metadata":{"name":"storage","namespace":"vms"},"spec":{"hard":{"requests.storage":"15Gi"}},"status":{"used":{"requests.storage":"2Gi"}}}""")!.AsObject());
 
-        var created = await Service().CreateAsync(Http, default);
+        // The small one first: the quota then charges its PVCs, and the large one does not fit beside them.
         var fits = await Service().CreateAsync(Http with { Name = "small", Size = 1L << 30 }, default);
+        var created = await Service().CreateAsync(Http, default);
 
         Assert.NotNull(Stored("DataVolume", "disk", DataVolumes));
         var warning = Assert.Single(created.Warnings);

@@ -221,25 +221,28 @@ public sealed class ImageUploadServiceTests : FakeClusterHarness
     }
 
     [Fact]
-    public async Task An_upload_whose_scratch_PVC_a_LimitRange_refuses_creates_nothing_unless_forced()
+    public async Task An_upload_whose_scratch_PVC_a_LimitRange_refuses_creates_nothing_unless_forced_and_then_names_the_cause()
     {
         var proxy = await SeedAsync();
-        var (qcow2, sha256, _) = Image();
-        // The 24 MiB disk's PVC carries CDI's overhead; a cap at the disk's size lets neither it nor its scratch PVC in.
+        var (qcow2, _, _) = Image();
+        // A Block volume of the 24 MiB disk fits the cap; its scratch PVC, a Filesystem volume with CDI's overhead, does not.
         Server.PutObject(JsonNode.Parse("""{"apiVersion":"v1","kind":"LimitRange","metadata":{"name":"pvc-cap","namespace":"vms"},"spec":{"limits":[{"type":"PersistentVolumeClaim","max":{"storage":"24Mi"}}]}}""")!.AsObject());
+        var block = Request(qcow2, "capped") with { VolumeMode = "Block", Size = 24L << 20 };
 
-        var refused = await Assert.ThrowsAsync<ClusterException>(() => UploadAsync(Request(qcow2, "capped")));
+        var refused = await Assert.ThrowsAsync<ClusterException>(() => UploadAsync(block));
 
         Assert.Equal("ScratchLimitRangeExceeded", refused.ErrorId);
         Assert.Contains("nothing was created", refused.Message);
         Assert.Contains("-Force creates the DataVolume anyway", refused.Message);
-        Assert.Null(Server.GetObject("cdi.kubevirt.io/v1beta1", "DataVolume", "capped", "vms"));
         Assert.DoesNotContain(Server.Requests, r => r.Method == "POST" && r.Path.EndsWith("/datavolumes", StringComparison.Ordinal));
 
-        var forced = await UploadAsync(Request(qcow2, "capped") with { Force = true });
+        // Forced, CDI's controller meets the same refusal and the upload server never becomes ready.
+        var waited = await Assert.ThrowsAsync<ClusterException>(() => UploadAsync(block with { Force = true, Timeout = TimeSpan.FromSeconds(4) }));
 
-        Assert.Equal(sha256, proxy.SucceededUpload("vms", "capped")!.Sha256);
-        Assert.Contains(forced.Warnings, w => w.Contains("ScratchLimitRangeExceeded", StringComparison.Ordinal) && w.Contains("LimitRange vms/pvc-cap", StringComparison.Ordinal));
+        Assert.Equal("WaitTimedOut", waited.ErrorId);
+        Assert.Contains("Its scratch PVC holds it up (ScratchLimitRangeExceeded)", waited.Message);
+        Assert.Empty(proxy.Uploads);
+        Assert.Null(Server.GetObject("cdi.kubevirt.io/v1beta1", "DataVolume", "capped", "vms"));
     }
 
     [Fact]

@@ -35,9 +35,9 @@ internal sealed class ApiResource
 
     /// <summary>
     /// What a DELETE that removes the object at once answers: the object for the few registries
-    /// that set ReturnDeletedObject (pods, services, storage classes, namespaces), a Status of
-    /// success for the rest, custom resources, Secrets and ConfigMaps among them. A delete that
-    /// finalizers hold back answers with the object either way.
+    /// that set ReturnDeletedObject (pods, services, PVCs, PVs, storage classes, namespaces), a
+    /// Status of success for the rest, custom resources, Secrets and ConfigMaps among them. A
+    /// delete that finalizers hold back answers with the object either way.
     /// </summary>
     public bool ReturnsDeletedObject { get; init; }
 

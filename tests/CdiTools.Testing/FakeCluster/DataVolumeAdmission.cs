@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using k8s.Models;
 
 namespace CdiTools.Testing.FakeCluster;
 
@@ -164,7 +163,7 @@ internal static partial class DataVolumeAdmission
         var field = $"spec.{name}.resources.requests.size";
         if (target["resources"]?["requests"]?["storage"] is { } requested)
         {
-            if (Bytes(requested) is not { } bytes)
+            if (Quantities.Bytes(requested) is not { } bytes)
             {
                 return null;
             }
@@ -395,21 +394,6 @@ internal static partial class DataVolumeAdmission
     {
         var match = SchemePattern().Match(url);
         return match.Success ? match.Groups[1].Value.ToLowerInvariant() : null;
-    }
-
-    private static long? Bytes(JsonNode quantity)
-    {
-        try
-        {
-            var text = quantity.GetValueKind() == System.Text.Json.JsonValueKind.String
-                ? quantity.GetValue<string>()
-                : quantity.ToJsonString();
-            return (long)Math.Ceiling(new ResourceQuantity(text).ToDecimal());
-        }
-        catch (Exception e) when (e is FormatException or ArgumentException or OverflowException or InvalidOperationException)
-        {
-            return null;
-        }
     }
 
     private static string? Annotation(JsonObject obj, string key) => Text(obj["metadata"]?["annotations"]?[key]);

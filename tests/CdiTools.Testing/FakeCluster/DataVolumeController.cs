@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
-using k8s.Models;
 
 namespace CdiTools.Testing.FakeCluster;
 
@@ -8,11 +7,16 @@ namespace CdiTools.Testing.FakeCluster;
 /// CDI v1.66's DataVolume controllers as a client sees them (pkg/controller/datavolume): the target
 /// PVC, then phases, progress, restarts, the Bound/Ready/Running conditions and events, one step
 /// at a time. It plays the populator flow CDI uses for CSI storage (a class whose provisioner is
-/// not an in-tree <c>kubernetes.io/</c> one) and the older flow otherwise; the pods, PVC primes and
-/// populator sources behind them are left out. DataVolumes stored with a status already (seeded)
-/// are left as they are.
+/// not an in-tree <c>kubernetes.io/</c> one) and the older flow otherwise. Imports and uploads get
+/// CDI's workers (see the Workers part): the pod, its scratch PVC and on the populator path the
+/// PVC', all created through the API server's admission, so quotas and LimitRanges refuse them as
+/// they refuse CDI. Claims bind through the PV controller (<see cref="PersistentVolumeBinder"/>),
+/// and the import waits while a claim of its pod is Pending. The importer's own events
+/// (ErrImportFailed, ImportSucceeded) stay on the target rather than on the PVC'; clones and their
+/// populators, and populator sources, are left out. DataVolumes stored with a status already
+/// (seeded) are left as they are.
 /// </summary>
-internal sealed class DataVolumeController : IDisposable
+internal sealed partial class DataVolumeController : IDisposable
 {
     private const string Cdi = "cdi.kubevirt.io/";
     private const string UsePopulatorAnnotation = Cdi + "storage.usePopulator";
@@ -24,6 +28,7 @@ internal sealed class DataVolumeController : IDisposable
     private const string FatalErrorAnnotation = Cdi + "storage.import.fatalError";
     private const string ContentTypeAnnotation = Cdi + "storage.contentType";
     private const string CreatedForAnnotation = Cdi + "createdForDataVolume";
+    private const string UploadTargetAnnotation = Cdi + "storage.upload.target";
     private const string SelectedNodeAnnotation = "volume.kubernetes.io/selected-node";
     private const string PodRunningReason = "Pod is running";
     private const long MiB = 1 << 20;
@@ -39,7 +44,6 @@ internal sealed class DataVolumeController : IDisposable
     private readonly HashSet<(string Namespace, string Name)> finishedUploads = [];
     private readonly SemaphoreSlim wake = new(0, 1);
     private readonly CancellationTokenSource stopping = new();
-    private long eventCounter;
     private bool running = true;
 
     public DataVolumeController(FakeApiServer server, FakeControllers enabled, TimeSpan stepDelay)
@@ -68,6 +72,7 @@ internal sealed class DataVolumeController : IDisposable
     {
         New,
         AwaitingSource,
+        CreateClaim,
         WaitingForConsumer,
         BindClaim,
         Schedule,
@@ -165,24 +170,6 @@ internal sealed class DataVolumeController : IDisposable
 
     private static string Uid(JsonObject obj) => Text(obj["metadata"]?["uid"]) ?? "";
 
-    private static long? Bytes(JsonNode? quantity)
-    {
-        if (quantity is null)
-        {
-            return null;
-        }
-
-        try
-        {
-            var text = Text(quantity) ?? quantity.ToJsonString();
-            return (long)Math.Ceiling(new ResourceQuantity(text).ToDecimal());
-        }
-        catch (Exception e) when (e is FormatException or ArgumentException or OverflowException or InvalidOperationException)
-        {
-            return null;
-        }
-    }
-
     /// <summary>
     /// CDI shortens the importer's out-of-space errors in the condition (pkg/controller/util.go);
     /// the event on the PVC keeps the whole text.
@@ -270,9 +257,9 @@ internal sealed class DataVolumeController : IDisposable
         }
     }
 
-    /// <summary>The wait after a step; restarts that never end get a floor so a zero delay does not spin.</summary>
+    /// <summary>The wait after a step; retries and restarts that never end get a floor so a zero delay does not spin.</summary>
     private TimeSpan Delay(Tracked t) =>
-        t.Stage is Stage.Failing or Stage.AwaitingSource && StepDelay < TimeSpan.FromMilliseconds(10) ? TimeSpan.FromMilliseconds(10) : StepDelay;
+        (t.Waiting || t.Stage is Stage.Failing or Stage.AwaitingSource) && StepDelay < TimeSpan.FromMilliseconds(10) ? TimeSpan.FromMilliseconds(10) : StepDelay;
 
     private bool IsResting(Tracked t)
     {
@@ -303,21 +290,21 @@ internal sealed class DataVolumeController : IDisposable
     /// <summary>One step of one DataVolume; returns the DataVolume as stored afterwards.</summary>
     private JsonObject Step(JsonObject dv, Tracked t)
     {
+        t.Waiting = false;
         switch (t.Stage)
         {
             case Stage.New:
                 return Begin(dv, t);
             case Stage.AwaitingSource:
                 return SourceExists(dv, t) ? CreateClaim(dv, t) : dv;
+            case Stage.CreateClaim:
+                return CreateClaim(dv, t);
             case Stage.WaitingForConsumer:
                 t.Phase = t.Populator ? "PendingPopulation" : "WaitForFirstConsumer";
                 t.Stage = Stage.Resting;
                 return WriteStatus(dv, t, null);
             case Stage.BindClaim:
-                BindClaim(t);
-                t.Phase = "PVCBound";
-                t.Stage = Stage.Schedule;
-                return WriteStatus(dv, t, null);
+                return AwaitBinding(dv, t);
             case Stage.Schedule:
                 return Schedule(dv, t);
             case Stage.Start:
@@ -328,6 +315,7 @@ internal sealed class DataVolumeController : IDisposable
                 return Fail(dv, t);
             case Stage.Recover:
                 t.Running = ("True", PodRunningReason, "");
+                SetPodStatus(t, "Running");
                 SetPodAnnotations(t, "Running");
                 t.Stage = Stage.Progress;
                 return WriteStatus(dv, t, null);
@@ -368,6 +356,7 @@ internal sealed class DataVolumeController : IDisposable
         }
 
         t.Work = work.Value;
+        t.NeedsScratch = NeedsScratch(t.Work, source);
         t.Component = t.Work switch
         {
             Work.Upload => "datavolume-upload-controller",
@@ -468,7 +457,7 @@ internal sealed class DataVolumeController : IDisposable
         }
 
         volumeMode ??= "Filesystem";
-        var size = Bytes(requested["resources"]?["requests"]?["storage"]);
+        var size = Quantities.Bytes(requested["resources"]?["requests"]?["storage"]);
         string? sizeText = null;
         if (size is { } bytes && fromStorage && volumeMode == "Filesystem")
         {
@@ -490,7 +479,6 @@ internal sealed class DataVolumeController : IDisposable
         t.Populator = bool.TryParse(Annotation(dv, UsePopulatorAnnotation), out var asked)
             ? asked
             : storageClass is not null && !(Text(storageClass["provisioner"]) ?? "").StartsWith("kubernetes.io/", StringComparison.Ordinal);
-        t.Bindable = storageClass is not null;
         t.WaitForConsumer = storageClass is not null && Text(storageClass["volumeBindingMode"]) == "WaitForFirstConsumer"
             && Annotation(dv, ImmediateBindingAnnotation) is null
             && (!t.Populator || Annotation(dv, SelectedNodeAnnotation) is null);
@@ -503,7 +491,7 @@ internal sealed class DataVolumeController : IDisposable
         annotations[PodRestartsAnnotation] = "0";
         if (t.Work == Work.Upload)
         {
-            annotations[Cdi + "storage.upload.target"] = "";
+            annotations[UploadTargetAnnotation] = "";
         }
 
         claim["accessModes"] = accessModes ?? new JsonArray("ReadWriteOnce");
@@ -555,11 +543,26 @@ internal sealed class DataVolumeController : IDisposable
             ["status"] = new JsonObject { ["phase"] = "Pending" },
         };
 
-        var pvcs = server.Catalog.Find("", "v1", "persistentvolumeclaims")!;
-        if (server.Store.Get(pvcs, t.Namespace, t.Name) is null)
+        if (server.Store.Get(Claims, t.Namespace, t.Name) is null)
         {
-            FakeApiServer.Stamp(pvcs, pvc);
-            server.Store.Put(pvcs, pvc);
+            try
+            {
+                server.CreateLocked(Claims, pvc);
+            }
+            catch (ApiError e)
+            {
+                // handlePvcCreation: a quota's refusal shows on the DataVolume, which stays
+                // Pending; any refusal is tried again at the next step.
+                t.Stage = Stage.CreateClaim;
+                t.Waiting = true;
+                if (!e.Message.Contains("exceeded quota:", StringComparison.Ordinal))
+                {
+                    return dv;
+                }
+
+                t.Phase = "Pending";
+                return WriteStatus(dv, t, new PhaseEvent("Warning", "ErrExceededQuota", e.Message));
+            }
         }
 
         t.ClaimExists = true;
@@ -567,7 +570,6 @@ internal sealed class DataVolumeController : IDisposable
         t.Phase = "Pending";
         t.Progress = "N/A";
         t.Stage = t.WaitForConsumer ? Stage.WaitingForConsumer
-            : !t.Bindable ? Stage.Resting
             : t.Populator ? Stage.Schedule
             : Stage.BindClaim;
         var populator = t.Populator ? "true" : "false";
@@ -583,14 +585,51 @@ internal sealed class DataVolumeController : IDisposable
     {
         t.Stage = Stage.Resting;
         t.ClaimProblem = ("ErrClaimNotValid", condition);
-        RecordEvent(dv, "Warning", "ErrClaimNotValid", eventMessage, t.Component);
+        server.Events.Record(dv, "Warning", "ErrClaimNotValid", eventMessage, t.Component);
         return WriteStatus(dv, t, null);
     }
 
+    /// <summary>
+    /// The older flow waits for the PV controller to bind the target (its FailedBinding and
+    /// provisioning events show on the Bound condition meanwhile), then reports PVCBound.
+    /// </summary>
+    private JsonObject AwaitBinding(JsonObject dv, Tracked t)
+    {
+        server.Volumes.SweepNow();
+        if (!PersistentVolumeBinder.IsBound(Claim(t, t.Name)))
+        {
+            t.Waiting = true;
+            return WriteStatus(dv, t, null);
+        }
+
+        t.ClaimBound = true;
+        t.Phase = "PVCBound";
+        t.Stage = Stage.Schedule;
+        return WriteStatus(dv, t, null);
+    }
+
+    /// <summary>
+    /// Starts the workers (the PVC' first on the populator path, which waits while the PVC' cannot
+    /// be created) and reports the scheduled phase; clones have none in this fake.
+    /// </summary>
     private JsonObject Schedule(JsonObject dv, Tracked t)
     {
+        if (t.Work is not (Work.ClonePvc or Work.CloneSnapshot))
+        {
+            if (t.Populator && !EnsurePrime(t))
+            {
+                t.Waiting = true;
+                return WriteStatus(dv, t, null);
+            }
+
+            EnsurePod(t);
+            EnsureScratch(t);
+            server.Volumes.SweepNow();
+            CopyPrimeEvents(t);
+        }
+
         SetPodAnnotations(t, "Pending");
-        t.Stage = t.Work == Work.Blank ? Stage.Complete : Stage.Start;
+        t.Stage = Stage.Start;
         (string Phase, PhaseEvent Event) scheduled = t.Work switch
         {
             Work.Upload => ("UploadScheduled", new PhaseEvent("Normal", "UploadScheduled", $"Upload into {t.Name} scheduled")),
@@ -601,9 +640,28 @@ internal sealed class DataVolumeController : IDisposable
         return WriteStatus(dv, t, scheduled.Event);
     }
 
+    /// <summary>
+    /// Runs the worker pod once its claims let it, retrying a refused scratch PVC each step; until
+    /// then the DataVolume stays scheduled. A blank image is done as soon as its pod runs.
+    /// </summary>
     private JsonObject Start(JsonObject dv, Tracked t)
     {
+        EnsureScratch(t);
+        var runs = PodCanRun(t);
+        CopyPrimeEvents(t);
+        if (!runs)
+        {
+            t.Waiting = true;
+            return WriteStatus(dv, t, null);
+        }
+
+        if (t.Work == Work.Blank)
+        {
+            return Complete(dv, t);
+        }
+
         t.Running = ("True", PodRunningReason, "");
+        SetPodStatus(t, "Running");
         SetPodAnnotations(t, "Running");
         PhaseEvent started;
         switch (t.Work)
@@ -670,20 +728,22 @@ internal sealed class DataVolumeController : IDisposable
             t.Running = ("False", failure.Reason, Simplify(failure.Message));
             t.Phase = "Failed";
             t.Stage = Stage.Resting;
-            UpdateClaim(t, pvc =>
+            UpdateClaims(t, pvc =>
             {
                 SetAnnotation(pvc, PodPhaseAnnotation, "Failed");
                 SetAnnotation(pvc, FatalErrorAnnotation, "true");
                 SetRunningAnnotations(pvc, t.Running);
             });
             RecordClaimEvent(t, "Warning", "ErrImportFailed", Simplify(failure.Message));
+            EndWorkers(t, "Failed");
             return WriteStatus(dv, t, new PhaseEvent("Warning", "ImportFailed", $"Failed to import into PVC {t.Name}"));
         }
 
         t.RestartCount++;
         t.Failures++;
         t.Running = ("False", failure.Reason, Simplify(failure.Message));
-        UpdateClaim(t, pvc =>
+        SetPodStatus(t, "Running");
+        UpdateClaims(t, pvc =>
         {
             SetAnnotation(pvc, PodRestartsAnnotation, t.RestartCount.ToString(CultureInfo.InvariantCulture));
             SetRunningAnnotations(pvc, t.Running);
@@ -704,8 +764,15 @@ internal sealed class DataVolumeController : IDisposable
 
     private JsonObject Complete(JsonObject dv, Tracked t)
     {
-        BindClaim(t);
         SetPodAnnotations(t, "Succeeded");
+        EndWorkers(t, "Succeeded");
+        if (Claim(t, t.Name) is { } target && !PersistentVolumeBinder.IsBound(target))
+        {
+            // Clones: their populators are left out, so the target gets its volume here.
+            server.Volumes.Provision(target);
+        }
+
+        t.ClaimBound = true;
         t.Phase = "Succeeded";
         t.Stage = Stage.Resting;
         PhaseEvent done;
@@ -731,12 +798,12 @@ internal sealed class DataVolumeController : IDisposable
                 break;
         }
 
-        UpdateClaim(t, pvc => SetRunningAnnotations(pvc, t.Running));
+        UpdateClaims(t, pvc => SetRunningAnnotations(pvc, t.Running));
         return WriteStatus(dv, t, done);
     }
 
     private void SetPodAnnotations(Tracked t, string podPhase) =>
-        UpdateClaim(t, pvc =>
+        UpdateClaims(t, pvc =>
         {
             SetAnnotation(pvc, PodPhaseAnnotation, podPhase);
 
@@ -768,33 +835,22 @@ internal sealed class DataVolumeController : IDisposable
         annotations[key] = value;
     }
 
-    /// <summary>Binds the target PVC to a made-up volume, as the provisioner and binder would.</summary>
-    private void BindClaim(Tracked t)
+    /// <summary>
+    /// Changes the target and, while there is one, the PVC' as well: CDI's workers keep their
+    /// state on the PVC' and the populator copies it to the target (desiredAnnotations).
+    /// </summary>
+    private void UpdateClaims(Tracked t, Action<JsonObject> change)
     {
-        t.ClaimBound = true;
-        UpdateClaim(t, pvc =>
+        UpdateClaim(t, t.Name, change);
+        if (t.PrimeName is { } prime)
         {
-            var spec = (JsonObject)pvc["spec"]!;
-            spec["volumeName"] = "pvc-" + Uid(pvc);
-            var status = new JsonObject { ["phase"] = "Bound" };
-            if (spec["accessModes"] is { } modes)
-            {
-                status["accessModes"] = modes.DeepClone();
-            }
-
-            if (spec["resources"]?["requests"]?["storage"] is { } size)
-            {
-                status["capacity"] = new JsonObject { ["storage"] = size.DeepClone() };
-            }
-
-            pvc["status"] = status;
-        });
+            UpdateClaim(t, prime, change);
+        }
     }
 
-    private void UpdateClaim(Tracked t, Action<JsonObject> change)
+    private void UpdateClaim(Tracked t, string name, Action<JsonObject> change)
     {
-        var pvcs = server.Catalog.Find("", "v1", "persistentvolumeclaims")!;
-        var current = server.Store.Get(pvcs, t.Namespace, t.Name);
+        var current = Claim(t, name);
         if (current is null || current["metadata"]?["deletionTimestamp"] is not null)
         {
             return;
@@ -802,7 +858,7 @@ internal sealed class DataVolumeController : IDisposable
 
         var next = current.DeepClone().AsObject();
         change(next);
-        server.Commit(pvcs, current, next);
+        server.Commit(Claims, current, next);
     }
 
     /// <summary>
@@ -818,8 +874,9 @@ internal sealed class DataVolumeController : IDisposable
         var before = Condition.Parse(dv["status"]?["conditions"] as JsonArray);
         var conditions = Condition.Parse(dv["status"]?["conditions"] as JsonArray);
 
+        var pending = t.ClaimExists && !t.ClaimBound ? PendingClaimCondition(t) : null;
         var (boundStatus, boundReason, boundMessage) = t.ClaimExists
-            ? t.ClaimBound ? ("True", "Bound", $"PVC {t.Name} Bound") : ("False", "Pending", $"PVC {t.Name} Pending")
+            ? t.ClaimBound ? ("True", "Bound", $"PVC {t.Name} Bound") : ("False", pending?.Reason ?? "Pending", pending?.Message ?? $"PVC {t.Name} Pending")
             : ("False", t.ClaimProblem?.Reason ?? "NotFound", t.ClaimProblem?.Message ?? "No PVC found");
         var (readyReason, readyMessage) = t.ClaimExists ? ("", "") : (boundReason, boundMessage);
         Condition.Set(conditions, "Bound", boundStatus, boundMessage, boundReason, now);
@@ -864,14 +921,14 @@ internal sealed class DataVolumeController : IDisposable
 
         if (phaseEvent is { } e && oldPhase != (t.Phase ?? ""))
         {
-            RecordEvent(stored, e.Type, e.Reason, e.Message, t.Component);
+            server.Events.Record(stored, e.Type, e.Reason, e.Message, t.Component);
         }
 
         var bound = conditions.First(c => c.Type == "Bound");
         var boundBefore = before.FirstOrDefault(c => c.Type == "Bound");
         if (boundBefore is null || boundBefore.Status != bound.Status || boundBefore.Reason != bound.Reason || boundBefore.Message != bound.Message)
         {
-            RecordEvent(stored, "Normal", bound.Reason, bound.Message, t.Component);
+            server.Events.Record(stored, "Normal", bound.Reason, bound.Message, t.Component);
         }
 
         // A transfer that stopped short: warned once per new message (emitFailureConditionEvent).
@@ -883,7 +940,7 @@ internal sealed class DataVolumeController : IDisposable
             && runningCondition.Message.Length > 0 && runningCondition.Message != "Scratch space required"
             && runningBefore?.Message != runningCondition.Message)
         {
-            RecordEvent(stored, "Warning", runningCondition.Reason, runningCondition.Message, t.Component);
+            server.Events.Record(stored, "Warning", runningCondition.Reason, runningCondition.Message, t.Component);
         }
 
         return stored;
@@ -891,68 +948,10 @@ internal sealed class DataVolumeController : IDisposable
 
     private void RecordClaimEvent(Tracked t, string type, string reason, string message)
     {
-        var pvc = server.Store.Get(server.Catalog.Find("", "v1", "persistentvolumeclaims")!, t.Namespace, t.Name);
-        if (pvc is not null)
+        if (Claim(t, t.Name) is { } pvc)
         {
-            RecordEvent(pvc, type, reason, message, "import-controller");
+            server.Events.Record(pvc, type, reason, message, "import-controller");
         }
-    }
-
-    /// <summary>
-    /// A core/v1 Event as client-go's recorder writes it; a repeat of the same event on the same
-    /// object bumps its count instead, as the recorder's correlator does.
-    /// </summary>
-    private void RecordEvent(JsonObject involved, string type, string reason, string message, string component)
-    {
-        var events = server.Catalog.Find("", "v1", "events")!;
-        var ns = ObjectStore.NamespaceOf(involved);
-        var uid = Uid(involved);
-        var now = Now();
-        var same = server.Store.List(events, ns).FirstOrDefault(e =>
-            Text(e["involvedObject"]?["uid"]) == uid && Text(e["reason"]) == reason && Text(e["message"]) == message
-            && Text(e["type"]) == type && Text(e["source"]?["component"]) == component);
-        if (same is not null)
-        {
-            var repeated = same.DeepClone().AsObject();
-            repeated["count"] = JsonNumbers.AsLong(same["count"]) + 1;
-            repeated["lastTimestamp"] = now;
-            server.Commit(events, same, repeated);
-            return;
-        }
-
-        var nanos = (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000) + (Interlocked.Increment(ref eventCounter) % 1_000_000);
-        var involvedObject = new JsonObject
-        {
-            ["kind"] = Text(involved["kind"]),
-            ["namespace"] = ns,
-            ["name"] = ObjectStore.NameOf(involved),
-            ["uid"] = uid,
-            ["apiVersion"] = Text(involved["apiVersion"]),
-            ["resourceVersion"] = Text(involved["metadata"]?["resourceVersion"]),
-        };
-        var created = new JsonObject
-        {
-            ["apiVersion"] = "v1",
-            ["kind"] = "Event",
-            ["metadata"] = new JsonObject
-            {
-                ["name"] = $"{ObjectStore.NameOf(involved)}.{nanos:x}",
-                ["namespace"] = ns,
-            },
-            ["involvedObject"] = involvedObject,
-            ["reason"] = reason,
-            ["message"] = message,
-            ["source"] = new JsonObject { ["component"] = component },
-            ["firstTimestamp"] = now,
-            ["lastTimestamp"] = now,
-            ["count"] = 1,
-            ["type"] = type,
-            ["eventTime"] = null,
-            ["reportingComponent"] = component,
-            ["reportingInstance"] = "",
-        };
-        FakeApiServer.Stamp(events, created);
-        server.Store.Put(events, created);
     }
 
     private JsonObject? StorageClass(string name) =>
@@ -968,18 +967,10 @@ internal sealed class DataVolumeController : IDisposable
 
     /// <summary>
     /// A Filesystem volume's size with CDI's filesystem overhead (pkg/util/util.go GetRequiredSpace):
-    /// rounded up to 1 MiB, then grown by the class's overhead from CDIConfig's status (none
-    /// without a CDIConfig, as CDI reads it).
+    /// rounded up to 1 MiB, then grown by the class's overhead from CDIConfig's status.
     /// </summary>
-    private long Inflate(long bytes, string? className)
-    {
-        var config = server.Store.Get(server.Catalog.Find("cdi.kubevirt.io", "v1beta1", "cdiconfigs")!, "", "config");
-        var overheads = config?["status"]?["filesystemOverhead"];
-        var text = (className is null ? null : Text(overheads?["storageClass"]?[className])) ?? Text(overheads?["global"]) ?? "0";
-        var overhead = double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed) ? parsed : 0;
-        var aligned = (bytes + MiB - 1) / MiB * MiB;
-        return (long)Math.Ceiling(aligned * (1 + overhead));
-    }
+    private long Inflate(long bytes, string? className) =>
+        (long)Math.Ceiling(RoundUp(bytes) * (1 + FilesystemOverhead(className)));
 
     /// <summary>An event CDI records when a step changes the phase.</summary>
     private sealed record PhaseEvent(string Type, string Reason, string Message);
@@ -1007,9 +998,18 @@ internal sealed class DataVolumeController : IDisposable
 
         public bool Populator { get; set; }
 
-        public bool Bindable { get; set; }
-
         public bool WaitForConsumer { get; set; }
+
+        public bool NeedsScratch { get; set; }
+
+        /// <summary>Set by a step that found nothing to do yet, so the next try waits a moment.</summary>
+        public bool Waiting { get; set; }
+
+        public string? PrimeName { get; set; }
+
+        public string? PodName { get; set; }
+
+        public string? ScratchName { get; set; }
 
         public bool ClaimExists { get; set; }
 

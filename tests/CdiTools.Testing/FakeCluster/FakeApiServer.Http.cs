@@ -592,20 +592,38 @@ public sealed partial class FakeApiServer
 
             // Validating webhooks see the object after the schema and before storage.
             DataVolumeAdmission.Check(this, r, obj, null);
-            if (store.Get(r, target.Namespace, name) is not null)
-            {
-                throw ApiError.AlreadyExists(r.QualifiedName, r.Name, r.Group, name);
-            }
-
-            Stamp(r, obj);
-            Admit(r, obj);
-            if (dryRun)
-            {
-                return (obj, warnings);
-            }
-
-            return (store.Put(r, obj).DeepClone().AsObject(), warnings);
+            return (CreateLocked(r, obj, dryRun).DeepClone().AsObject(), warnings);
         }
+    }
+
+    /// <summary>
+    /// Stores a new object as a create request does once it has passed validation and webhooks:
+    /// server-set fields, what admission adds, then the LimitRanger and ResourceQuota checks, which
+    /// throw the API server's 403. The simulated controllers create through here too, so quotas
+    /// refuse them as they refuse clients. Callers hold the store's gate.
+    /// </summary>
+    internal JsonObject CreateLocked(ApiResource r, JsonObject obj, bool dryRun = false)
+    {
+        if (store.Get(r, ObjectStore.NamespaceOf(obj), ObjectStore.NameOf(obj)) is not null)
+        {
+            throw ApiError.AlreadyExists(r.QualifiedName, r.Name, r.Group, ObjectStore.NameOf(obj));
+        }
+
+        Stamp(r, obj);
+        Admit(r, obj);
+        StorageAdmission.Check(this, r, obj);
+        if (dryRun)
+        {
+            return obj;
+        }
+
+        var stored = store.Put(r, obj);
+        if (r.Kind == "PersistentVolumeClaim")
+        {
+            StorageAdmission.Charge(this, stored);
+        }
+
+        return stored;
     }
 
     /// <summary>What admission plugins and registry strategies add to new built-in objects that clients rely on.</summary>
@@ -632,6 +650,10 @@ public sealed partial class FakeApiServer
                 }
 
                 spec["volumeMode"] ??= "Filesystem";
+                obj["status"] = new JsonObject { ["phase"] = "Pending" };
+                break;
+            case "PersistentVolume":
+                // The registry starts every volume Pending; the PV controller makes it Available.
                 obj["status"] = new JsonObject { ["phase"] = "Pending" };
                 break;
             case "Secret":

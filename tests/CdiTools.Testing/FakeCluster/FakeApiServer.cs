@@ -19,9 +19,11 @@ namespace CdiTools.Testing.FakeCluster;
 /// A Kubernetes API server for tests: real HTTPS on 127.0.0.1 with a certificate from its own test
 /// CA, spoken to by the real KubernetesClient through a kubeconfig it writes. It stores objects as
 /// JSON, keeps resourceVersions, answers conflicts, patches, watches and errors as the API server
-/// does, validates CDI's custom resources against their CRD schemas, and plays the CDI and
-/// HyperConverged controllers whose reactions CdiTools depends on: the scratch-class settings,
-/// CDI's DataVolume lifecycle with its validating webhook, and Kubernetes' garbage collector.
+/// does, validates CDI's custom resources against their CRD schemas, admits PVCs past the
+/// namespace's ResourceQuotas and LimitRanges, and plays the CDI and HyperConverged controllers
+/// whose reactions CdiTools depends on: the scratch-class settings, CDI's DataVolume lifecycle
+/// with its validating webhook and its workers, Kubernetes' PV controller with its provisioners,
+/// and its garbage collector.
 /// </summary>
 public sealed partial class FakeApiServer : IAsyncDisposable
 {
@@ -43,6 +45,7 @@ public sealed partial class FakeApiServer : IAsyncDisposable
     private readonly Controllers controllers;
     private readonly DataVolumeController dataVolumes;
     private readonly GarbageCollector garbage;
+    private readonly PersistentVolumeBinder volumes;
 
     private FakeApiServer(FakeClusterOptions options)
     {
@@ -53,9 +56,20 @@ public sealed partial class FakeApiServer : IAsyncDisposable
         ExecToken = NewToken();
         tokens[Token] = options.UserName;
         tokens[ExecToken] = options.UserName;
+        Events = new EventRecorder(this);
         controllers = new Controllers(this, options.Controllers) { Delay = options.ControllerDelay };
         dataVolumes = new DataVolumeController(this, options.Controllers, options.DataVolumeStepDelay);
         garbage = new GarbageCollector(this, options.Controllers);
+        volumes = new PersistentVolumeBinder(this, options.Controllers);
+
+        // The quota controller gives back what a claim used, whichever path removed it.
+        store.Removed += (resource, removed) =>
+        {
+            if (resource.Kind == "PersistentVolumeClaim")
+            {
+                StorageAdmission.Release(this, removed);
+            }
+        };
 
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.WebHost.UseKestrelCore().UseKestrelHttpsConfiguration().ConfigureKestrel(kestrel =>
@@ -114,6 +128,7 @@ public sealed partial class FakeApiServer : IAsyncDisposable
             controllers.Running = value;
             dataVolumes.Running = value;
             garbage.Running = value;
+            volumes.Running = value;
         }
     }
 
@@ -386,12 +401,14 @@ public sealed partial class FakeApiServer : IAsyncDisposable
 
     /// <summary>
     /// Runs the enabled controllers now, whatever the delay, unless they are paused: the CDI and
-    /// HCO ones to a settled state, the garbage collector, and the DataVolume steps that are due.
+    /// HCO ones to a settled state, the garbage collector, the PV controller, and the DataVolume
+    /// steps that are due.
     /// </summary>
     public void ReconcileNow()
     {
         controllers.ReconcileNow();
-        garbage.CollectNow();
+        garbage.SweepNow();
+        volumes.SweepNow();
         dataVolumes.ReconcileNow();
     }
 
@@ -406,6 +423,7 @@ public sealed partial class FakeApiServer : IAsyncDisposable
         controllers.Dispose();
         dataVolumes.Dispose();
         garbage.Dispose();
+        volumes.Dispose();
         store.Wake();
         using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(2));
         await app.StopAsync(patience.Token).ConfigureAwait(false);
@@ -418,6 +436,10 @@ public sealed partial class FakeApiServer : IAsyncDisposable
     internal ResourceCatalog Catalog => catalog;
 
     internal ObjectStore Store => store;
+
+    internal EventRecorder Events { get; }
+
+    internal PersistentVolumeBinder Volumes => volumes;
 
     internal ApiResource ResourceFor(string apiVersion, string kind) =>
         catalog.FindKind(apiVersion, kind) ?? throw new ArgumentException($"The fake API server does not serve {kind} in {apiVersion}.");
@@ -494,6 +516,7 @@ public sealed partial class FakeApiServer : IAsyncDisposable
     {
         controllers.Notify();
         garbage.Notify();
+        volumes.Notify();
         dataVolumes.Notify();
     }
 

@@ -48,8 +48,15 @@ public enum FakeControllers
     /// <summary>Kubernetes' garbage collector: deleting an owner deletes the objects whose ownerReferences name it.</summary>
     GarbageCollector = 16,
 
+    /// <summary>
+    /// Kubernetes' PV controller and the provisioners behind it: claims bind to fitting volumes or
+    /// get new ones, or stay Pending with the controller's event. CDI's DataVolume controller
+    /// waits on it for its claims, as the real one does.
+    /// </summary>
+    PersistentVolume = 32,
+
     /// <summary>Every controller.</summary>
-    All = CdiOperator | CdiConfigStatus | HyperConverged | DataVolume | GarbageCollector,
+    All = CdiOperator | CdiConfigStatus | HyperConverged | DataVolume | GarbageCollector | PersistentVolume,
 }
 
 /// <summary>How a kubeconfig written by <see cref="FakeApiServer.WriteKubeconfig"/> authenticates.</summary>

@@ -23,6 +23,7 @@ namespace CdiTools.Testing.FakeCluster;
 ///     { "namespace": "images", "name": "corrupt", "checksumMismatch": { "algorithm": "sha256", "expected": "aa..", "calculated": "bb.." } }
 ///   ],
 ///   "completeUploads": [{ "namespace": "images", "name": "uploaded" }],
+///   "failingProvisioners": { "example.com/csi": "rpc error: code = ResourceExhausted desc = out of capacity" },
 ///   "dataVolumeWebhook": true,
 ///   "uploadProxy": {
 ///     "async": true, "readyTimeoutMilliseconds": 10000, "readyPollMilliseconds": 1000, "asyncCompletionDelayMilliseconds": 100,
@@ -70,6 +71,9 @@ public sealed record FakeClusterScenario
 
     /// <summary>Uploads that finish as soon as they are ready (see <see cref="FakeApiServer.CompleteUpload"/>).</summary>
     public IReadOnlyList<ScenarioDataVolumeName> CompleteUploads { get; init; } = [];
+
+    /// <summary>Provisioners that fail every volume, with the error each reports (see <see cref="FakeApiServer.FailProvisioning"/>).</summary>
+    public IReadOnlyDictionary<string, string> FailingProvisioners { get; init; } = new Dictionary<string, string>();
 
     /// <summary>Whether CDI's DataVolume validating webhook runs; on unless false.</summary>
     public bool DataVolumeWebhook { get; init; } = true;
@@ -140,6 +144,11 @@ public sealed record FakeClusterScenario
             server.CompleteUpload(upload.Namespace, upload.Name);
         }
 
+        foreach (var (provisioner, message) in FailingProvisioners)
+        {
+            server.FailProvisioning(provisioner, message);
+        }
+
         foreach (var ns in Namespaces)
         {
             if (server.GetObject("v1", "Namespace", ns) is null)
@@ -168,7 +177,9 @@ public sealed record FakeClusterScenario
             server.InstallHyperConverged(hco.ScratchSpaceStorageClass, hco.Namespace, hco.Name);
         }
 
-        foreach (var obj in Objects)
+        // Quotas and limits first: the controllers start on the first DataVolume seeded, and a quota
+        // seeded after the claims they make would not have charged them (it counts by deltas).
+        foreach (var obj in Objects.OrderBy(o => o["kind"]?.GetValue<string>() is "ResourceQuota" or "LimitRange" ? 0 : 1))
         {
             server.PutObject(WithOwnerUids(server, obj));
         }

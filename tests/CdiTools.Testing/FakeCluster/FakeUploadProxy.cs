@@ -424,9 +424,9 @@ public sealed partial class FakeUploadProxy : IAsyncDisposable
             return (null, $"rejecting Upload Request for PVC {name} that doesn't exist", false);
         }
 
-        // With the upload populator the upload pod serves the PVC' (getPopulationPVC). The fake
-        // DataVolume controller keeps the pod's annotations on the target itself and names no
-        // PVC', so without the annotation the target is looked at where CDI would keep waiting.
+        // With the upload populator the upload pod serves the PVC' (getPopulationPVC), which the
+        // target names until the upload has succeeded; a target naming none is looked at itself,
+        // where CDI would keep waiting for the name.
         var reference = pvc["spec"]?["dataSourceRef"];
         if (Text(reference?["kind"]) == "VolumeUploadSource" && Text(reference?["apiGroup"]) == "cdi.kubevirt.io"
             && Annotation(pvc, PvcPrimeAnnotation) is { } primeName)

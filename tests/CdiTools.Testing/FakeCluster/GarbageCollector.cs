@@ -9,86 +9,12 @@ namespace CdiTools.Testing.FakeCluster;
 /// in the foreground stays, marked, until its dependents are gone; orphaning strips the
 /// references from the dependents first. Owners are matched by uid, as the collector does.
 /// </summary>
-internal sealed class GarbageCollector : IDisposable
+internal sealed class GarbageCollector(FakeApiServer server, FakeControllers enabled)
+    : SweepingController(server, enabled.HasFlag(FakeControllers.GarbageCollector))
 {
     public const string ForegroundFinalizer = "foregroundDeletion";
 
-    private readonly FakeApiServer server;
-    private readonly bool enabled;
-    private readonly object scheduleGate = new();
-    private bool scheduled;
-    private bool running = true;
-    private bool disposed;
-
-    public GarbageCollector(FakeApiServer server, FakeControllers enabled)
-    {
-        this.server = server;
-        this.enabled = enabled.HasFlag(FakeControllers.GarbageCollector);
-    }
-
-    public bool Running
-    {
-        get => Volatile.Read(ref running);
-        set
-        {
-            Volatile.Write(ref running, value);
-            Notify();
-        }
-    }
-
-    /// <summary>Called after every change; collects soon after on another thread, as the real one works behind the API.</summary>
-    public void Notify()
-    {
-        if (!enabled || !Running || Volatile.Read(ref disposed))
-        {
-            return;
-        }
-
-        lock (scheduleGate)
-        {
-            if (scheduled)
-            {
-                return;
-            }
-
-            scheduled = true;
-        }
-
-        _ = Task.Run(() =>
-        {
-            lock (scheduleGate)
-            {
-                scheduled = false;
-            }
-
-            try
-            {
-                CollectNow();
-            }
-            catch (Exception e)
-            {
-                // Nobody awaits this task; a fault would otherwise only show as a test timing out.
-                Console.Error.WriteLine($"fake garbage collector: {e}");
-            }
-        });
-    }
-
-    /// <summary>Collects now on the caller's thread, unless paused.</summary>
-    public void CollectNow()
-    {
-        if (!enabled || !Running || Volatile.Read(ref disposed))
-        {
-            return;
-        }
-
-        lock (server.Store.Gate)
-        {
-            // Each sweep may free the next level of dependents; the bound stops a cycle of owners.
-            for (var sweep = 0; sweep < 50 && Sweep(); sweep++)
-            {
-            }
-        }
-    }
+    protected override string Name => "garbage collector";
 
     /// <summary>
     /// Removes the references to <paramref name="ownerUid"/> from its dependents, for a delete with
@@ -102,12 +28,22 @@ internal sealed class GarbageCollector : IDisposable
             {
                 var next = obj.DeepClone().AsObject();
                 SetReferences(next, References(obj).Where(r => UidOf(r) != ownerUid));
-                server.Commit(resource, obj, next);
+                Server.Commit(resource, obj, next);
             }
         }
     }
 
-    public void Dispose() => Volatile.Write(ref disposed, true);
+    /// <summary>Each sweep may free the next level of dependents; the bound stops a cycle of owners.</summary>
+    protected override bool SweepLocked()
+    {
+        var changed = false;
+        for (var sweep = 0; sweep < 50 && Sweep(); sweep++)
+        {
+            changed = true;
+        }
+
+        return changed;
+    }
 
     private static string? Text(JsonNode? node) => node is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
 
@@ -132,12 +68,12 @@ internal sealed class GarbageCollector : IDisposable
     private static bool IsDeleting(JsonObject obj) => obj["metadata"]?["deletionTimestamp"] is not null;
 
     private List<(ApiResource Resource, JsonObject Object)> Everything() =>
-        [.. server.Catalog.All.Where(r => !r.CreateOnly).SelectMany(r => server.Store.List(r, null).Select(o => (r, o)))];
+        [.. Server.Catalog.All.Where(r => !r.CreateOnly).SelectMany(r => Server.Store.List(r, null).Select(o => (r, o)))];
 
     /// <summary>The object as stored now, if it is still the same one.</summary>
     private JsonObject? Current(ApiResource resource, JsonObject obj)
     {
-        var current = server.Store.Get(resource, ObjectStore.NamespaceOf(obj), ObjectStore.NameOf(obj));
+        var current = Server.Store.Get(resource, ObjectStore.NamespaceOf(obj), ObjectStore.NameOf(obj));
         return current is not null && UidOf(current) == UidOf(obj) ? current : null;
     }
 
@@ -158,14 +94,14 @@ internal sealed class GarbageCollector : IDisposable
             var present = references.Where(r => live.Contains(UidOf(r))).ToList();
             if (present.Count == 0)
             {
-                server.DeleteLocked(resource, obj, dryRun: false);
+                Server.DeleteLocked(resource, obj, dryRun: false);
                 changed = true;
             }
             else if (present.Count < references.Count)
             {
                 var next = obj.DeepClone().AsObject();
                 SetReferences(next, present);
-                server.Commit(resource, obj, next);
+                Server.Commit(resource, obj, next);
                 changed = true;
             }
         }
@@ -181,7 +117,7 @@ internal sealed class GarbageCollector : IDisposable
             var dependents = Everything().Where(e => References(e.Object).Any(r => UidOf(r) == uid)).ToList();
             foreach (var (dependentResource, dependent) in dependents.Where(d => !IsDeleting(d.Object)))
             {
-                server.DeleteLocked(dependentResource, dependent, dryRun: false);
+                Server.DeleteLocked(dependentResource, dependent, dryRun: false);
                 changed = true;
             }
 
@@ -195,7 +131,7 @@ internal sealed class GarbageCollector : IDisposable
                     ((JsonObject)next["metadata"]!).Remove("finalizers");
                 }
 
-                server.Commit(resource, owner, next);
+                Server.Commit(resource, owner, next);
                 changed = true;
             }
         }

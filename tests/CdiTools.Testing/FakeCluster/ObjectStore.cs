@@ -24,6 +24,9 @@ internal sealed class ObjectStore
 
     public object Gate { get; } = new();
 
+    /// <summary>Raised under the gate after an object leaves the store, whichever path removed it.</summary>
+    public event Action<ApiResource, JsonObject>? Removed;
+
     public long CurrentVersion
     {
         get
@@ -92,6 +95,7 @@ internal sealed class ObjectStore
             var final = (JsonObject)previous.DeepClone();
             ((JsonObject)final["metadata"]!)["resourceVersion"] = version.ToString(CultureInfo.InvariantCulture);
             Record(new WatchEvent(version, "DELETED", resource, final, previous));
+            Removed?.Invoke(resource, previous);
             return previous;
         }
     }

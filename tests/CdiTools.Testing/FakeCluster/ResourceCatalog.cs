@@ -96,7 +96,7 @@ internal sealed class ResourceCatalog
             Namespaced = namespaced,
             HasStatusSubresource = status,
             ShortNames = shortNames,
-            ReturnsDeletedObject = kind is "Namespace" or "Pod" or "Service",
+            ReturnsDeletedObject = kind is "Namespace" or "Pod" or "Service" or "PersistentVolumeClaim" or "PersistentVolume",
         };
 
         yield return Core("namespaces", "namespace", "Namespace", false, true, "ns");
