@@ -155,3 +155,81 @@ Describe 'Scratch PVCs during an import: Get-CdiScratchVolume, Remove-CdiScratch
         Get-CdiScratchVolume -KubeConfig $cluster.Kubeconfig | Should -BeNullOrEmpty
     }
 }
+
+Describe 'DataVolumes stuck on their scratch PVC, as CDI and Kubernetes get them stuck' {
+    # Nothing here is seeded as stuck: the fake's CDI makes the scratch PVC, the fake API server's
+    # quota admission refuses it or its PV controller cannot bind it, and the module explains it.
+    BeforeAll {
+        $cluster = Start-FakeCluster -Namespace vms -Scenario @{
+            namespaces                      = @('vms', 'local')
+            storageClasses                  = @(
+                @{ name = 'standard'; default = $true }
+                @{ name = 'broken'; provisioner = 'example.com/broken' }
+                @{ name = 'manual'; provisioner = 'kubernetes.io/no-provisioner' }
+            )
+            cdi                             = @{ version = 'v1.66.0' }
+            failingProvisioners             = @{ 'example.com/broken' = 'rpc error: code = ResourceExhausted desc = pool full' }
+            dataVolumeStepDelayMilliseconds = 50
+            objects                         = @(
+                @{ apiVersion = 'v1'; kind = 'ResourceQuota'; metadata = @{ name = 'storage'; namespace = 'vms' }; spec = @{ hard = @{ 'requests.storage' = '30Gi' } } }
+                @{ apiVersion = 'v1'; kind = 'PersistentVolume'; metadata = @{ name = 'disk-block' }
+                    spec = @{ storageClassName = 'manual'; capacity = @{ storage = '10Gi' }; accessModes = @('ReadWriteOnce'); volumeMode = 'Block'; persistentVolumeReclaimPolicy = 'Retain' }
+                    status = @{ phase = 'Available' } }
+            )
+        }
+        $kc = @{ KubeConfig = $cluster.Kubeconfig }
+    }
+    AfterAll { Stop-FakeCluster $cluster }
+
+    It 'a quota that refuses the scratch PVC: warned at creation, named while waiting, and the import goes on once the quota grows' {
+        # 10Gi with the storage API: the target and CDI's prime PVC take 21.2Gi of the 30Gi; the scratch PVC does not fit.
+        New-CdiDataVolume held -Url https://images.example/held.qcow2 -Size 10Gi @kc -WarningVariable created -WarningAction SilentlyContinue | Out-Null
+        Wait-CdiDataVolume held -Timeout 4 @kc -WarningVariable waited -WarningAction SilentlyContinue -ErrorVariable failure -ErrorAction SilentlyContinue | Out-Null
+        $problem = (Get-CdiDataVolume held @kc).ScratchProblem
+
+        "$created" | Should -Match 'ScratchQuotaExceeded: ResourceQuota vms/storage'
+        @($waited | Where-Object { "$_" -match 'ScratchQuotaExceeded' }).Count | Should -Be 1
+        $failure[0].FullyQualifiedErrorId | Should -BeLike 'WaitTimedOut,*'
+        $problem.Id | Should -Be 'ScratchQuotaExceeded'
+        $problem.Message | Should -Match '^CDI cannot create the scratch PVC vms/prime-[0-9a-f-]+-scratch \(refused \d+ times\): persistentvolumeclaims "prime-[0-9a-f-]+-scratch" is forbidden: exceeded quota: storage, requested: requests.storage='
+
+        Invoke-FakeCluster $cluster '/api/v1/namespaces/vms/resourcequotas/storage' -Method Patch -Body '{"spec":{"hard":{"requests.storage":"100Gi"}}}' | Out-Null
+        (Wait-CdiDataVolume held -Timeout 60 @kc -WarningAction SilentlyContinue).Phase | Should -Be 'Succeeded'
+        Get-CdiScratchVolume @kc | Should -BeNullOrEmpty -Because 'CDI deletes the scratch PVC when the import ends'
+    }
+
+    It 'a scratch class whose provisioner fails: the provisioner''s message, in Get-CdiScratchVolume and Get-CdiDataVolume' {
+        Set-CdiScratchStorageClass broken -Wait -Timeout 30 @kc -Confirm:$false | Out-Null
+        try {
+            New-CdiDataVolume failing -Url https://images.example/failing.qcow2 -Size 1Gi @kc -WarningAction SilentlyContinue | Out-Null
+            $scratch = $null
+            for ($i = 0; $i -lt 100 -and -not $scratch.PendingCause; $i++) { Start-Sleep -Milliseconds 100; $scratch = Get-CdiScratchVolume -DataVolume failing @kc }
+
+            $scratch.StorageClass | Should -Be 'broken'
+            $scratch.PendingCause.Id | Should -Be 'ScratchProvisioningFailed'
+            $scratch.PendingCause.Message | Should -Match 'pool full'
+            (Get-CdiDataVolume failing @kc).ScratchProblem.Id | Should -Be 'ScratchProvisioningFailed'
+        }
+        finally {
+            Set-CdiScratchStorageClass -Clear -Wait -Timeout 30 @kc -Confirm:$false | Out-Null
+            Remove-CdiDataVolume failing -Force @kc
+        }
+    }
+
+    It 'a Block DataVolume on hand-made volumes with no second, Filesystem volume for scratch; it binds once one is made' {
+        New-CdiDataVolume static -Namespace local -Url https://images.example/static.qcow2 -Size 10Gi -StorageClass manual -VolumeMode Block -AccessMode ReadWriteOnce @kc -WarningVariable created -WarningAction SilentlyContinue | Out-Null
+        $problem = $null
+        for ($i = 0; $i -lt 100 -and -not $problem; $i++) { Start-Sleep -Milliseconds 100; $problem = (Get-CdiDataVolume static -Namespace local @kc).ScratchProblem }
+
+        "$created" | Should -Match 'ScratchNoMatchingPersistentVolume' -Because 'the preflight saw it coming'
+        $problem.Id | Should -Be 'ScratchNoMatchingPersistentVolume'
+        $problem.Message | Should -Match "class 'manual'.*at least 10855Mi"
+        $problem.Fix | Should -Match 'capacity 10855Mi or more'
+
+        Invoke-FakeCluster $cluster '/api/v1/persistentvolumes' -Method Post -ContentType 'application/json' -Body (@{
+                apiVersion = 'v1'; kind = 'PersistentVolume'; metadata = @{ name = 'scratch-fs' }
+                spec = @{ storageClassName = 'manual'; capacity = @{ storage = '11Gi' }; accessModes = @('ReadWriteOnce'); volumeMode = 'Filesystem'; persistentVolumeReclaimPolicy = 'Retain' }
+            } | ConvertTo-Json -Depth 5) | Out-Null
+        (Wait-CdiDataVolume static -Namespace local -Timeout 60 @kc).Phase | Should -Be 'Succeeded'
+    }
+}

@@ -58,7 +58,26 @@ public static partial class ScratchPendingCauses
             }
         }
 
+        // Claims without a class, or of a class whose volumes are made by hand, bind only to a volume that exists.
+        var manual = className is null || classes.FirstOrDefault(c => c.Metadata.Name == className)?.Provisioner == "kubernetes.io/no-provisioner";
         var failed = recorded.FirstOrDefault(e => e.Reason == "ProvisioningFailed");
+        if (manual && (failed is not null || recorded.Any(e => e.Reason == "FailedBinding") || recorded.Count == 0))
+        {
+            if (volumes is not null)
+            {
+                var finding = ScratchSpacePreflight.PersistentVolumeFinding(volumes, className, size, blockTarget: false);
+                return finding.Severity == ScratchFindingSeverity.Error
+                    ? finding with { Message = $"The scratch PVC {name} waits for a volume. {finding.Message}" }
+                    : finding with { Severity = ScratchFindingSeverity.Info, Message = $"The scratch PVC {name} is Pending. {finding.Message}" };
+            }
+
+            return new(
+                "ScratchNoMatchingPersistentVolume",
+                ScratchFindingSeverity.Error,
+                $"The scratch PVC {name} {(className is null ? "has no class" : $"has class '{className}', whose volumes are made by hand,")} and no PersistentVolume to bind to: it needs one {(className is null ? "without a class" : $"of that class")}, at least {ScratchSpacePreflight.Bytes(size)}, Filesystem, ReadWriteOnce.",
+                $"Create such a PersistentVolume (capacity {Sizing.PvcSize.ToQuantity(size)} or more), or give scratch space a class that provisions: Set-CdiScratchStorageClass <class>.");
+        }
+
         if (failed is not null && MissingClass().Match(failed.Message ?? string.Empty) is { Success: true } missing)
         {
             return new(
@@ -75,23 +94,6 @@ public static partial class ScratchPendingCauses
                 ScratchFindingSeverity.Error,
                 $"The provisioner of class '{className}' fails to make the scratch PVC {name}{Repeats(failed)}: {failed.Message}",
                 $"Fix what the provisioner reports (kubectl get events -n {scratch.Metadata.NamespaceProperty} --field-selector involvedObject.name={scratch.Metadata.Name}), and it retries by itself; or point scratch space at another class (Set-CdiScratchStorageClass). {RecreateDataVolume}");
-        }
-
-        if (recorded.FirstOrDefault(e => e.Reason == "FailedBinding") is not null || (className is null && recorded.Count == 0))
-        {
-            if (volumes is not null)
-            {
-                var finding = ScratchSpacePreflight.PersistentVolumeFinding(volumes, className, size, blockTarget: false);
-                return finding.Severity == ScratchFindingSeverity.Error
-                    ? finding with { Message = $"The scratch PVC {name} waits for a volume. {finding.Message}" }
-                    : finding with { Severity = ScratchFindingSeverity.Info, Message = $"The scratch PVC {name} is Pending. {finding.Message}" };
-            }
-
-            return new(
-                "ScratchNoMatchingPersistentVolume",
-                ScratchFindingSeverity.Error,
-                $"The scratch PVC {name} has no class and no PersistentVolume to bind to: it needs one without a class, at least {ScratchSpacePreflight.Bytes(size)}, Filesystem, ReadWriteOnce.",
-                $"Create such a PersistentVolume (capacity {Sizing.PvcSize.ToQuantity(size)} or more), or give scratch space a class that provisions: Set-CdiScratchStorageClass <class>.");
         }
 
         if (className is not null && classes.Count > 0 && classes.All(c => c.Metadata.Name != className))
