@@ -587,6 +587,28 @@ public sealed class FakeScratchSpaceTests : FakeDataVolumeHarness
         Assert.Null(Stored("PersistentVolumeClaim", "empty-scratch"));
     }
 
+    [Theory]
+    [InlineData("v1.66.0", "disk.img", true)]
+    [InlineData("v1.59.1", "disk.img", true)]
+    [InlineData("v1.59.0", "disk.img", false)]
+    [InlineData("v1.59.0", "disk.qcow2", true)]
+    [InlineData("v1.56.0", "disk.qcow2", false)]
+    [InlineData("v1.56.0", "disk.img.xz", true)]
+    public async Task An_http_import_gets_a_scratch_PVC_by_the_installed_release_s_rules(string release, string file, bool scratch)
+    {
+        Server.AddStorageClass("standard", "kubernetes.io/aws-ebs", isDefault: true);
+        Server.InstallCdi(release);
+        var dataVolume = HttpDataVolume("disk");
+        dataVolume["spec"]!["source"]!["http"]!["url"] = $"https://images.example.com/{file}";
+
+        // A failing import keeps its pod, and its scratch PVC, while CDI retries.
+        Server.FailImport("default", "disk", "Error", "Unable to process data: stream error");
+        await CreateAsync(dataVolume);
+        await WaitForAsync("disk", dv => (int?)dv["status"]?["restartCount"] >= 1);
+
+        Assert.Equal(scratch, Stored("PersistentVolumeClaim", "disk-scratch") is not null);
+    }
+
     [Fact]
     public async Task Deleting_a_DataVolume_mid_import_takes_the_PVC_prime_pod_and_scratch_PVC_with_it_and_gives_the_quota_back()
     {

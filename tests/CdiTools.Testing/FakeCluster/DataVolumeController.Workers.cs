@@ -25,19 +25,47 @@ internal sealed partial class DataVolumeController
     private ApiResource Pods => server.Catalog.Find("", "v1", "pods")!;
 
     /// <summary>
-    /// Whether the worker mounts a scratch PVC. CDI v1.66 gives every upload pod one, and asks for
-    /// one up front for registry imports it pulls itself (requiresScratchSpace); s3 and gcs
-    /// importers always convert through scratch space and ask for it on their first run, and so do
-    /// http importers when nbdkit cannot stream the source, which the fake takes as always.
-    /// Blank, imageio and vddk imports and clones go without.
+    /// Whether the worker mounts a scratch PVC, by the installed release's rules (the support
+    /// matrix's releases). Every upload pod gets one; registry imports CDI pulls itself and archive
+    /// imports ask for one up front (requiresScratchSpace); s3 and gcs importers always convert
+    /// through scratch space. http imports: since v1.60.0 (and v1.57.1, v1.58.4, v1.59.1 on their
+    /// branches, PR 3219) always; since v1.57.0 (PR 2832) when the image needs converting, which the
+    /// fake reads from the URL's extension; before, only gz or xz images and a custom CA, since
+    /// nbdkit streams the rest. Blank, imageio and vddk imports and clones go without.
     /// </summary>
-    private static bool NeedsScratch(Work work, JsonObject? source) => work switch
+    private bool NeedsScratch(Work work, JsonObject? source, string? contentType) => work switch
     {
         Work.Upload => true,
-        Work.Import => source?["http"] is JsonObject || source?["s3"] is JsonObject || source?["gcs"] is JsonObject
+        Work.Import when contentType == "archive" => true,
+        Work.Import when source?["http"] is JsonObject http => HttpNeedsScratch(http, InstalledRelease()),
+        Work.Import => source?["s3"] is JsonObject || source?["gcs"] is JsonObject
             || (source?["registry"] is JsonObject registry && Text(registry["pullMethod"]) != "node"),
         _ => false,
     };
+
+    private static bool HttpNeedsScratch(JsonObject http, Version? release)
+    {
+        // An unreadable version is taken as the newest.
+        if (release is null || release >= new Version(1, 60, 0)
+            || (release.Major, release.Minor, release.Build) is (1, 57, >= 1) or (1, 58, >= 4) or (1, 59, >= 1))
+        {
+            return true;
+        }
+
+        var path = (Text(http["url"]) ?? "").Split('?')[0].ToLowerInvariant();
+        var archived = path.EndsWith(".gz", StringComparison.Ordinal) || path.EndsWith(".xz", StringComparison.Ordinal);
+        var disk = archived ? path[..path.LastIndexOf('.')] : path;
+        var needsConversion = !(disk.EndsWith(".img", StringComparison.Ordinal) || disk.EndsWith(".raw", StringComparison.Ordinal) || disk.EndsWith(".iso", StringComparison.Ordinal));
+        return archived || !string.IsNullOrEmpty(Text(http["certConfigMap"])) || (release >= new Version(1, 57, 0) && needsConversion);
+    }
+
+    /// <summary>The CDI release the CDI resource reports (status.observedVersion), as major.minor.patch.</summary>
+    private Version? InstalledRelease()
+    {
+        var cdi = server.Store.List(server.Catalog.Find("cdi.kubevirt.io", "v1beta1", "cdis")!, null).FirstOrDefault();
+        var text = Text(cdi?["status"]?["observedVersion"])?.TrimStart('v').Split('-')[0];
+        return Version.TryParse(text, out var version) ? version : null;
+    }
 
     private static long RoundUp(double bytes) => (long)Math.Ceiling(bytes / MiB) * MiB;
 

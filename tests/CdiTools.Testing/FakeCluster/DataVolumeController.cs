@@ -356,7 +356,7 @@ internal sealed partial class DataVolumeController : IDisposable
         }
 
         t.Work = work.Value;
-        t.NeedsScratch = NeedsScratch(t.Work, source);
+        t.NeedsScratch = NeedsScratch(t.Work, source, Text(spec["contentType"]));
         t.Component = t.Work switch
         {
             Work.Upload => "datavolume-upload-controller",
