@@ -81,8 +81,11 @@ if ($env:KUBECONFIG -or (Test-Path $kubeconfig)) {
     Show-Step 'Its DataVolumes, like kubectl get dv (read only)' {
         try { Get-CdiDataVolume -AllNamespaces -ErrorAction Stop } catch { "Could not read the cluster: $_" }
     }
+    Show-Step 'Its scratch PVCs: what each serves, why a Pending one does not bind, which are left over (read only)' {
+        try { $scratch = @(Get-CdiScratchVolume -AllNamespaces -ErrorAction Stop); if ($scratch) { $scratch } else { 'No scratch PVCs: no import is using one now.' } } catch { "Could not read the cluster: $_" }
+    }
 }
 else {
     Write-Host ''
-    Write-Host 'No kubeconfig here, so the demo stops before the cluster. With one, Get-CdiScratchStorageClass and Get-CdiDataVolume read it.' -ForegroundColor DarkGray
+    Write-Host 'No kubeconfig here, so the demo stops before the cluster. With one, Get-CdiScratchStorageClass, Get-CdiDataVolume and Get-CdiScratchVolume read it.' -ForegroundColor DarkGray
 }
