@@ -131,6 +131,9 @@ Describe 'Scratch PVCs during an import: Get-CdiScratchVolume, Remove-CdiScratch
 
     It 'lists a scratch PVC an import uses, filters by DataVolume, and refuses to remove it' {
         $busy = Get-CdiScratchVolume -DataVolume bu* -KubeConfig $cluster.Kubeconfig
+        (Get-CdiDataVolume busy -KubeConfig $cluster.Kubeconfig | Get-CdiScratchVolume -KubeConfig $cluster.Kubeconfig).Name | Should -Be 'busy-scratch'
+        Get-CdiDataVolume held -KubeConfig $cluster.Kubeconfig | Get-CdiScratchVolume -KubeConfig $cluster.Kubeconfig | Should -BeNullOrEmpty
+        (Get-CdiScratchVolume -DataVolume vms/busy -KubeConfig $cluster.Kubeconfig).Name | Should -Be 'busy-scratch'
         Get-CdiScratchVolume -DataVolume held -KubeConfig $cluster.Kubeconfig | Should -BeNullOrEmpty
         Get-CdiScratchVolume -Orphaned -KubeConfig $cluster.Kubeconfig | Should -BeNullOrEmpty
 

@@ -36,8 +36,8 @@ public sealed class GetCdiScratchVolumeCommand : ClusterCmdlet
     [Parameter]
     public SwitchParameter Orphaned { get; set; }
 
-    /// <summary>Only those that serve these DataVolumes (wildcards allowed).</summary>
-    [Parameter(ValueFromPipelineByPropertyName = true)]
+    /// <summary>Only those that serve these DataVolumes: names or wildcard patterns, or NAMESPACE/NAME; DataVolumes piped from Get-CdiDataVolume.</summary>
+    [Parameter(ValueFromPipeline = true)]
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
     public string[]? DataVolume { get; set; }
@@ -55,7 +55,7 @@ public sealed class GetCdiScratchVolumeCommand : ClusterCmdlet
             foreach (var volume in RunWorker((_, token) => service.ListAsync(ns, token)))
             {
                 if ((names is null || names.Any(p => p.IsMatch(volume.Name)))
-                    && (dataVolumes is null || (volume.DataVolume is { } served && dataVolumes.Any(p => p.IsMatch(served))))
+                    && (dataVolumes is null || (volume.DataVolume is { } served && dataVolumes.Any(p => p.IsMatch(served) || p.IsMatch($"{volume.Namespace}/{served}"))))
                     && (!Orphaned || volume.Orphaned))
                 {
                     WriteObject(new CdiScratchVolume(volume));
