@@ -73,10 +73,6 @@ public sealed class GetCdiDataVolumeCommand : ClusterCmdlet
                 List(service, groupNamespace, names);
             }
         }
-        catch (OperationCanceledException) when (Cancellation.IsCancellationRequested)
-        {
-            throw new PipelineStoppedException();
-        }
         catch (ClusterException e)
         {
             WriteError(ErrorRecords.From(e, Name));

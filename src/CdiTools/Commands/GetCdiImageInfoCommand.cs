@@ -58,10 +58,6 @@ public sealed class GetCdiImageInfoCommand : ImageSourceCmdlet
 
                 WriteObject(new CdiImageInfo(info));
             }
-            catch (OperationCanceledException) when (Cancellation.IsCancellationRequested)
-            {
-                throw new PipelineStoppedException();
-            }
             catch (Exception e) when (e is ImageException or IOException or UnauthorizedAccessException or ArgumentException)
             {
                 WriteError(ErrorRecords.From(e, source.ToString()));

@@ -65,10 +65,6 @@ public sealed class GetCdiScratchStorageClassCommand : ClusterCmdlet
 
             WriteObject(new CdiScratchStorageClass(report));
         }
-        catch (OperationCanceledException) when (Cancellation.IsCancellationRequested)
-        {
-            throw new PipelineStoppedException();
-        }
         catch (ClusterException e)
         {
             WriteError(ErrorRecords.From(e, name));

@@ -62,10 +62,6 @@ public sealed class GetCdiScratchVolumeCommand : ClusterCmdlet
                 }
             }
         }
-        catch (OperationCanceledException) when (Cancellation.IsCancellationRequested)
-        {
-            throw new PipelineStoppedException();
-        }
         catch (ClusterException e)
         {
             WriteError(ErrorRecords.From(e, ns));

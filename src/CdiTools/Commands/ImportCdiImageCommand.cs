@@ -260,10 +260,6 @@ public sealed class ImportCdiImageCommand : ImageSourceCmdlet
                     WriteObject(new CdiImportResult(result, source.ToString(), destination) { VerifiedChecksum = options.ExpectedChecksum?.ToString() });
                 }
             }
-            catch (OperationCanceledException) when (Cancellation.IsCancellationRequested)
-            {
-                throw new PipelineStoppedException();
-            }
             catch (Exception e) when (e is ImageException or IOException or UnauthorizedAccessException or ArgumentException)
             {
                 WriteError(ErrorRecords.From(e, source.ToString(), source.ToString()));
@@ -375,40 +371,32 @@ public sealed class ImportCdiImageCommand : ImageSourceCmdlet
 
         // One progress bar per upload under one for all.
         var api = new CdiApi(connection!);
-        IReadOnlyList<ImageUploadOutcome> outcomes;
-        try
+        var outcomes = RunWorker(async (channel, token) =>
         {
-            outcomes = RunWorker(async (channel, token) =>
+            var bars = uploads.Select((item, index) => new UploadProgressRecords(
+                UploadsActivityId + 1 + index, $"{item.Source.Name} -> {item.Request.Namespace}/{item.Request.Name}", channel.Progress, UploadsActivityId)).ToList();
+            var done = 0;
+            channel.Progress(new ProgressRecord(UploadsActivityId, "Import-CdiImage", $"0 of {uploads.Count} uploads done") { PercentComplete = 0 });
+            try
             {
-                var bars = uploads.Select((item, index) => new UploadProgressRecords(
-                    UploadsActivityId + 1 + index, $"{item.Source.Name} -> {item.Request.Namespace}/{item.Request.Name}", channel.Progress, UploadsActivityId)).ToList();
-                var done = 0;
-                channel.Progress(new ProgressRecord(UploadsActivityId, "Import-CdiImage", $"0 of {uploads.Count} uploads done") { PercentComplete = 0 });
-                try
-                {
-                    return await new ImageUploadService(api).UploadAllAsync(
-                        [.. uploads.Select(u => u.Request)],
-                        ThrottleLimit,
-                        index => bars[index].Report,
-                        index =>
-                        {
-                            bars[index].Complete();
-                            var finished = Interlocked.Increment(ref done);
-                            channel.Progress(new ProgressRecord(UploadsActivityId, "Import-CdiImage", $"{finished} of {uploads.Count} uploads done") { PercentComplete = finished * 100 / uploads.Count });
-                        },
-                        channel.WriteVerbose,
-                        token).ConfigureAwait(false);
-                }
-                finally
-                {
-                    channel.Progress(new ProgressRecord(UploadsActivityId, "Import-CdiImage", "Done") { RecordType = ProgressRecordType.Completed });
-                }
-            });
-        }
-        catch (OperationCanceledException) when (Cancellation.IsCancellationRequested)
-        {
-            throw new PipelineStoppedException();
-        }
+                return await new ImageUploadService(api).UploadAllAsync(
+                    [.. uploads.Select(u => u.Request)],
+                    ThrottleLimit,
+                    index => bars[index].Report,
+                    index =>
+                    {
+                        bars[index].Complete();
+                        var finished = Interlocked.Increment(ref done);
+                        channel.Progress(new ProgressRecord(UploadsActivityId, "Import-CdiImage", $"{finished} of {uploads.Count} uploads done") { PercentComplete = finished * 100 / uploads.Count });
+                    },
+                    channel.WriteVerbose,
+                    token).ConfigureAwait(false);
+            }
+            finally
+            {
+                channel.Progress(new ProgressRecord(UploadsActivityId, "Import-CdiImage", "Done") { RecordType = ProgressRecordType.Completed });
+            }
+        });
 
         for (var i = 0; i < uploads.Count; i++)
         {

@@ -86,10 +86,6 @@ public sealed class NewCdiDataVolumeCommand : DataVolumeSpecCmdlet
         {
             WriteRequestProblems(e, Name);
         }
-        catch (OperationCanceledException) when (Cancellation.IsCancellationRequested)
-        {
-            throw new PipelineStoppedException();
-        }
         catch (ClusterException e)
         {
             WriteError(ErrorRecords.From(e, Name));

@@ -57,10 +57,6 @@ public sealed class RemoveCdiDataVolumeCommand : ClusterCmdlet
                     ? $"DataVolume {ns}/{name} is marked for deletion; it goes once its finalizers are done ({string.Join(", ", outcome.PendingFinalizers)})."
                     : $"Deleted DataVolume {ns}/{name}.");
             }
-            catch (OperationCanceledException) when (Cancellation.IsCancellationRequested)
-            {
-                throw new PipelineStoppedException();
-            }
             catch (ClusterException e)
             {
                 WriteError(ErrorRecords.From(e, name));
@@ -96,10 +92,6 @@ public sealed class RemoveCdiDataVolumeCommand : ClusterCmdlet
             try
             {
                 matches = RunWorker((_, token) => service.ListAsync(target.Namespace, pattern.IsMatch, token));
-            }
-            catch (OperationCanceledException) when (Cancellation.IsCancellationRequested)
-            {
-                throw new PipelineStoppedException();
             }
             catch (ClusterException e)
             {

@@ -46,16 +46,9 @@ public sealed class RemoveCdiScratchVolumeCommand : ClusterCmdlet
     {
         var connection = Connect();
         var service = new ScratchVolumeService(new CdiApi(connection));
-        try
+        foreach (var volume in Targets(service, connection.NamespaceOr(string.IsNullOrEmpty(Namespace) ? null : Namespace)))
         {
-            foreach (var volume in Targets(service, connection.NamespaceOr(string.IsNullOrEmpty(Namespace) ? null : Namespace)))
-            {
-                Remove(service, volume);
-            }
-        }
-        catch (OperationCanceledException) when (Cancellation.IsCancellationRequested)
-        {
-            throw new PipelineStoppedException();
+            Remove(service, volume);
         }
     }
 

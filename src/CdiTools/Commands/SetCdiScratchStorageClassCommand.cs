@@ -95,10 +95,6 @@ public sealed class SetCdiScratchStorageClassCommand : ClusterCmdlet
                 WriteObject(new CdiScratchStorageClass(RunWorker((_, token) => service.DescribeAsync(null, null, token))));
             }
         }
-        catch (OperationCanceledException) when (Cancellation.IsCancellationRequested)
-        {
-            throw new PipelineStoppedException();
-        }
         catch (ClusterException e)
         {
             WriteError(ErrorRecords.From(e, storageClass));

@@ -82,10 +82,6 @@ public sealed class TestCdiScratchSpaceCommand : DataVolumeSpecCmdlet
         {
             WriteRequestProblems(e, target);
         }
-        catch (OperationCanceledException) when (Cancellation.IsCancellationRequested)
-        {
-            throw new PipelineStoppedException();
-        }
         catch (ClusterException e)
         {
             WriteError(ErrorRecords.From(e, target));

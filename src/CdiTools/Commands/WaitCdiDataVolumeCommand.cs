@@ -105,10 +105,6 @@ public sealed class WaitCdiDataVolumeCommand : ClusterCmdlet
                     token);
             });
         }
-        catch (OperationCanceledException) when (Cancellation.IsCancellationRequested)
-        {
-            throw new PipelineStoppedException();
-        }
         catch (ClusterException e)
         {
             WriteError(ErrorRecords.From(e, targets[0].Name));

@@ -7,6 +7,7 @@ namespace CdiTools.Runtime;
 /// A cmdlet whose work runs on a worker thread: progress, verbose and warning messages the work
 /// posts are written on the pipeline thread (the only one allowed to), Ctrl+C cancels the work's
 /// token, and the cmdlet returns only once the work has ended, so nothing is left half done.
+/// Work cancelled that way ends as a <see cref="PipelineStoppedException"/>, as PowerShell expects.
 /// </summary>
 public abstract class WorkerCmdlet : PSCmdlet
 {
@@ -67,7 +68,15 @@ public abstract class WorkerCmdlet : PSCmdlet
             throw;
         }
 
-        return task.GetAwaiter().GetResult();
+        try
+        {
+            return task.GetAwaiter().GetResult();
+        }
+        catch (OperationCanceledException) when (Cancellation.IsCancellationRequested)
+        {
+            // Ctrl+C: PowerShell's own way of saying the pipeline stopped, not an error.
+            throw new PipelineStoppedException();
+        }
     }
 
     /// <summary>Messages from the worker thread to the pipeline thread.</summary>
