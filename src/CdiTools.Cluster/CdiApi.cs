@@ -27,21 +27,11 @@ public sealed class CdiApi(ClusterConnection connection)
         ListOrEmptyAsync<CdiCustomResource>(cdis, "listing CDI custom resources", cancellationToken);
 
     /// <summary>The HyperConverged CRs in any namespace; empty when the HyperConverged operator is not installed.</summary>
-    public async Task<IList<HyperConverged>> ListHyperConvergedsAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await ListInAllNamespacesAsync<HyperConverged>(CdiResources.HcoGroup, CdiResources.HcoVersion, CdiResources.HyperConvergedPlural, cancellationToken).ConfigureAwait(false);
-        }
-        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
-        {
-            return [];
-        }
-        catch (HttpOperationException e)
-        {
-            throw ClusterException.FromApi(e, "listing HyperConverged resources");
-        }
-    }
+    public Task<IList<HyperConverged>> ListHyperConvergedsAsync(CancellationToken cancellationToken) =>
+        CallAsync(
+            () => ListInAllNamespacesAsync<HyperConverged>(CdiResources.HcoGroup, CdiResources.HcoVersion, CdiResources.HyperConvergedPlural, cancellationToken),
+            "listing HyperConverged resources",
+            onNotFound: () => []);
 
     /// <summary>cdiconfig/config; null when CDI has not created it (not installed, or not yet).</summary>
     public Task<CdiConfig?> GetCdiConfigAsync(CancellationToken cancellationToken) =>
@@ -53,70 +43,28 @@ public sealed class CdiApi(ClusterConnection connection)
     public Task<DataVolume?> GetDataVolumeAsync(string name, string @namespace, CancellationToken cancellationToken) =>
         ReadOrNullAsync<DataVolume>(dataVolumes, name, @namespace, $"reading DataVolume {@namespace}/{name}", cancellationToken);
 
-    public async Task<IList<V1StorageClass>> ListStorageClassesAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            return (await Connection.Client.StorageV1.ListStorageClassAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Items;
-        }
-        catch (HttpOperationException e)
-        {
-            throw ClusterException.FromApi(e, "listing StorageClasses");
-        }
-    }
+    public Task<IList<V1StorageClass>> ListStorageClassesAsync(CancellationToken cancellationToken) =>
+        CallAsync(async () => (await Connection.Client.StorageV1.ListStorageClassAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Items, "listing StorageClasses");
 
     /// <summary>The ResourceQuotas of a namespace, with what each has used (status.used).</summary>
-    public async Task<IList<V1ResourceQuota>> ListResourceQuotasAsync(string @namespace, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return (await Connection.Client.CoreV1.ListNamespacedResourceQuotaAsync(@namespace, cancellationToken: cancellationToken).ConfigureAwait(false)).Items;
-        }
-        catch (HttpOperationException e)
-        {
-            throw ClusterException.FromApi(e, $"listing ResourceQuotas in namespace {@namespace}");
-        }
-    }
+    public Task<IList<V1ResourceQuota>> ListResourceQuotasAsync(string @namespace, CancellationToken cancellationToken) =>
+        CallAsync(
+            async () => (await Connection.Client.CoreV1.ListNamespacedResourceQuotaAsync(@namespace, cancellationToken: cancellationToken).ConfigureAwait(false)).Items,
+            $"listing ResourceQuotas in namespace {@namespace}");
 
-    public async Task<IList<V1LimitRange>> ListLimitRangesAsync(string @namespace, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return (await Connection.Client.CoreV1.ListNamespacedLimitRangeAsync(@namespace, cancellationToken: cancellationToken).ConfigureAwait(false)).Items;
-        }
-        catch (HttpOperationException e)
-        {
-            throw ClusterException.FromApi(e, $"listing LimitRanges in namespace {@namespace}");
-        }
-    }
+    public Task<IList<V1LimitRange>> ListLimitRangesAsync(string @namespace, CancellationToken cancellationToken) =>
+        CallAsync(
+            async () => (await Connection.Client.CoreV1.ListNamespacedLimitRangeAsync(@namespace, cancellationToken: cancellationToken).ConfigureAwait(false)).Items,
+            $"listing LimitRanges in namespace {@namespace}");
 
-    public async Task<IList<V1PersistentVolume>> ListPersistentVolumesAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            return (await Connection.Client.CoreV1.ListPersistentVolumeAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Items;
-        }
-        catch (HttpOperationException e)
-        {
-            throw ClusterException.FromApi(e, "listing PersistentVolumes");
-        }
-    }
+    public Task<IList<V1PersistentVolume>> ListPersistentVolumesAsync(CancellationToken cancellationToken) =>
+        CallAsync(async () => (await Connection.Client.CoreV1.ListPersistentVolumeAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Items, "listing PersistentVolumes");
 
-    public async Task<V1PersistentVolumeClaim?> GetPersistentVolumeClaimAsync(string name, string @namespace, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await Connection.Client.CoreV1.ReadNamespacedPersistentVolumeClaimAsync(name, @namespace, cancellationToken: cancellationToken).ConfigureAwait(false);
-        }
-        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
-        {
-            return null;
-        }
-        catch (HttpOperationException e)
-        {
-            throw ClusterException.FromApi(e, $"reading PersistentVolumeClaim {@namespace}/{name}");
-        }
-    }
+    public Task<V1PersistentVolumeClaim?> GetPersistentVolumeClaimAsync(string name, string @namespace, CancellationToken cancellationToken) =>
+        CallAsync<V1PersistentVolumeClaim?>(
+            async () => await Connection.Client.CoreV1.ReadNamespacedPersistentVolumeClaimAsync(name, @namespace, cancellationToken: cancellationToken).ConfigureAwait(false),
+            $"reading PersistentVolumeClaim {@namespace}/{name}",
+            onNotFound: () => null);
 
     /// <summary>The PVCs of a namespace, or of every namespace when <paramref name="namespace"/> is null.</summary>
     public Task<IList<V1PersistentVolumeClaim>> ListPersistentVolumeClaimsAsync(string? @namespace, CancellationToken cancellationToken) =>
@@ -130,46 +78,32 @@ public sealed class CdiApi(ClusterConnection connection)
     /// Deletes a PVC only if it is still the object with <paramref name="uid"/>: a claim deleted and
     /// made again under the same name in between is left alone (the server answers 409).
     /// </summary>
-    public async Task<DeleteOutcome> DeletePersistentVolumeClaimAsync(string name, string @namespace, string uid, CancellationToken cancellationToken)
-    {
-        try
-        {
-            var options = new V1DeleteOptions { Preconditions = new V1Preconditions { Uid = uid } };
-            var answer = await Connection.Client.CoreV1.DeleteNamespacedPersistentVolumeClaimAsync(name, @namespace, options, cancellationToken: cancellationToken).ConfigureAwait(false);
-            return answer.Metadata?.DeletionTimestamp is null ? new(true, []) : new(true, [.. answer.Metadata.Finalizers ?? []]);
-        }
-        catch (System.Text.Json.JsonException)
-        {
-            // A claim removed at once (no pvc-protection finalizer) is answered with a Status, which
-            // the typed client cannot read as a claim: that answer means it is gone.
-            return new(true, []);
-        }
-        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
-        {
-            return DeleteOutcome.NotFound;
-        }
-        catch (HttpOperationException e)
-        {
-            throw ClusterException.FromApi(e, $"deleting PersistentVolumeClaim {@namespace}/{name}");
-        }
-    }
+    public Task<DeleteOutcome> DeletePersistentVolumeClaimAsync(string name, string @namespace, string uid, CancellationToken cancellationToken) =>
+        CallAsync(
+            async () =>
+            {
+                try
+                {
+                    var options = new V1DeleteOptions { Preconditions = new V1Preconditions { Uid = uid } };
+                    var answer = await Connection.Client.CoreV1.DeleteNamespacedPersistentVolumeClaimAsync(name, @namespace, options, cancellationToken: cancellationToken).ConfigureAwait(false);
+                    return answer.Metadata?.DeletionTimestamp is null ? new DeleteOutcome(true, []) : new DeleteOutcome(true, [.. answer.Metadata.Finalizers ?? []]);
+                }
+                catch (System.Text.Json.JsonException)
+                {
+                    // A claim removed at once may be answered with a Status, which the typed client
+                    // cannot read as a claim: that answer means it is gone.
+                    return new DeleteOutcome(true, []);
+                }
+            },
+            $"deleting PersistentVolumeClaim {@namespace}/{name}",
+            onNotFound: () => DeleteOutcome.NotFound);
 
     /// <summary>A pod; null when it does not exist.</summary>
-    public async Task<V1Pod?> GetPodAsync(string name, string @namespace, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await Connection.Client.CoreV1.ReadNamespacedPodAsync(name, @namespace, cancellationToken: cancellationToken).ConfigureAwait(false);
-        }
-        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
-        {
-            return null;
-        }
-        catch (HttpOperationException e)
-        {
-            throw ClusterException.FromApi(e, $"reading Pod {@namespace}/{name}");
-        }
-    }
+    public Task<V1Pod?> GetPodAsync(string name, string @namespace, CancellationToken cancellationToken) =>
+        CallAsync<V1Pod?>(
+            async () => await Connection.Client.CoreV1.ReadNamespacedPodAsync(name, @namespace, cancellationToken: cancellationToken).ConfigureAwait(false),
+            $"reading Pod {@namespace}/{name}",
+            onNotFound: () => null);
 
     /// <summary>Applies a JSON merge patch (RFC 7386) to a CDI, CDIConfig or HyperConverged object.</summary>
     public async Task MergePatchAsync(CdiConfigOwnerKind kind, string name, string? @namespace, string patch, CancellationToken cancellationToken)
@@ -181,22 +115,11 @@ public sealed class CdiApi(ClusterConnection connection)
             _ => cdiConfigs,
         };
         var body = new V1Patch(patch, V1Patch.PatchType.MergePatch);
-        var doing = $"patching {kind} {(@namespace is null ? name : $"{@namespace}/{name}")}";
-        try
-        {
-            if (@namespace is null)
-            {
-                await client.PatchAsync<KubernetesObjectShell>(body, name, cancellationToken).ConfigureAwait(false);
-            }
-            else
-            {
-                await client.PatchNamespacedAsync<KubernetesObjectShell>(body, @namespace, name, cancellationToken).ConfigureAwait(false);
-            }
-        }
-        catch (HttpOperationException e)
-        {
-            throw ClusterException.FromApi(e, doing);
-        }
+        await CallAsync(
+            () => @namespace is null
+                ? client.PatchAsync<KubernetesObjectShell>(body, name, cancellationToken)
+                : client.PatchNamespacedAsync<KubernetesObjectShell>(body, @namespace, name, cancellationToken),
+            $"patching {kind} {(@namespace is null ? name : $"{@namespace}/{name}")}").ConfigureAwait(false);
     }
 
     /// <summary>
@@ -255,38 +178,19 @@ public sealed class CdiApi(ClusterConnection connection)
         }
     }
 
-    public async Task<DataVolume> CreateDataVolumeAsync(DataVolume dataVolume, CancellationToken cancellationToken)
-    {
-        var ns = dataVolume.Metadata.NamespaceProperty;
-        try
-        {
-            return await dataVolumes.CreateNamespacedAsync(dataVolume, ns, cancellationToken).ConfigureAwait(false);
-        }
-        catch (HttpOperationException e)
-        {
-            throw ClusterException.FromApi(e, $"creating DataVolume {ns}/{dataVolume.Metadata.Name}");
-        }
-    }
+    public Task<DataVolume> CreateDataVolumeAsync(DataVolume dataVolume, CancellationToken cancellationToken) =>
+        CallAsync(
+            () => dataVolumes.CreateNamespacedAsync(dataVolume, dataVolume.Metadata.NamespaceProperty, cancellationToken),
+            $"creating DataVolume {dataVolume.Metadata.NamespaceProperty}/{dataVolume.Metadata.Name}");
 
     /// <summary>Deletes a DataVolume (its PVC and what it owns go with it), whichever way the API server answers.</summary>
-    public async Task<DeleteOutcome> DeleteDataVolumeAsync(string name, string @namespace, CancellationToken cancellationToken)
-    {
-        try
-        {
+    public Task<DeleteOutcome> DeleteDataVolumeAsync(string name, string @namespace, CancellationToken cancellationToken) =>
+        CallAsync(
             // Read as untyped JSON: a DataVolume that goes at once is answered with a Status, not the object.
-            var answer = await Connection.Client.CustomObjects.DeleteNamespacedCustomObjectAsync(
-                CdiResources.CdiGroup, CdiResources.CdiVersion, @namespace, CdiResources.DataVolumePlural, name, cancellationToken: cancellationToken).ConfigureAwait(false);
-            return DeleteOutcome.FromAnswer(answer);
-        }
-        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
-        {
-            return DeleteOutcome.NotFound;
-        }
-        catch (HttpOperationException e)
-        {
-            throw ClusterException.FromApi(e, $"deleting DataVolume {@namespace}/{name}");
-        }
-    }
+            async () => DeleteOutcome.FromAnswer(await Connection.Client.CustomObjects.DeleteNamespacedCustomObjectAsync(
+                CdiResources.CdiGroup, CdiResources.CdiVersion, @namespace, CdiResources.DataVolumePlural, name, cancellationToken: cancellationToken).ConfigureAwait(false)),
+            $"deleting DataVolume {@namespace}/{name}",
+            onNotFound: () => DeleteOutcome.NotFound);
 
     /// <summary>DataVolumes of a namespace (or all) as they change: every current one first, then every change, until cancelled.</summary>
     public async IAsyncEnumerable<(WatchEventType Type, DataVolume DataVolume)> WatchDataVolumesAsync(
@@ -317,18 +221,11 @@ public sealed class CdiApi(ClusterConnection connection)
     }
 
     /// <summary>The events recorded about objects named <paramref name="name"/> in a namespace (a DataVolume and its PVC), oldest first.</summary>
-    public async Task<IReadOnlyList<Corev1Event>> ListEventsAboutAsync(string name, string @namespace, CancellationToken cancellationToken)
-    {
-        try
-        {
-            var list = await Connection.Client.CoreV1.ListNamespacedEventAsync(@namespace, fieldSelector: $"involvedObject.name={name}", cancellationToken: cancellationToken).ConfigureAwait(false);
-            return [.. list.Items.OrderBy(e => e.LastTimestamp ?? e.EventTime ?? e.Metadata.CreationTimestamp)];
-        }
-        catch (HttpOperationException e)
-        {
-            throw ClusterException.FromApi(e, $"listing events about {@namespace}/{name}");
-        }
-    }
+    public Task<IReadOnlyList<Corev1Event>> ListEventsAboutAsync(string name, string @namespace, CancellationToken cancellationToken) =>
+        CallAsync<IReadOnlyList<Corev1Event>>(
+            async () => [.. (await Connection.Client.CoreV1.ListNamespacedEventAsync(@namespace, fieldSelector: $"involvedObject.name={name}", cancellationToken: cancellationToken).ConfigureAwait(false))
+                .Items.OrderBy(e => e.LastTimestamp ?? e.EventTime ?? e.Metadata.CreationTimestamp)],
+            $"listing events about {@namespace}/{name}");
 
     public async Task<bool> SecretExistsAsync(string name, string @namespace, CancellationToken cancellationToken) =>
         await ExistsAsync(() => Connection.Client.CoreV1.ReadNamespacedSecretAsync(name, @namespace, cancellationToken: cancellationToken), $"reading Secret {@namespace}/{name}").ConfigureAwait(false);
@@ -336,29 +233,15 @@ public sealed class CdiApi(ClusterConnection connection)
     public async Task<bool> ConfigMapExistsAsync(string name, string @namespace, CancellationToken cancellationToken) =>
         await ExistsAsync(() => Connection.Client.CoreV1.ReadNamespacedConfigMapAsync(name, @namespace, cancellationToken: cancellationToken), $"reading ConfigMap {@namespace}/{name}").ConfigureAwait(false);
 
-    public async Task<V1Secret> CreateSecretAsync(V1Secret secret, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await Connection.Client.CoreV1.CreateNamespacedSecretAsync(secret, secret.Metadata.NamespaceProperty, cancellationToken: cancellationToken).ConfigureAwait(false);
-        }
-        catch (HttpOperationException e)
-        {
-            throw ClusterException.FromApi(e, $"creating Secret {secret.Metadata.NamespaceProperty}/{secret.Metadata.Name}");
-        }
-    }
+    public Task<V1Secret> CreateSecretAsync(V1Secret secret, CancellationToken cancellationToken) =>
+        CallAsync(
+            () => Connection.Client.CoreV1.CreateNamespacedSecretAsync(secret, secret.Metadata.NamespaceProperty, cancellationToken: cancellationToken),
+            $"creating Secret {secret.Metadata.NamespaceProperty}/{secret.Metadata.Name}");
 
-    public async Task<V1ConfigMap> CreateConfigMapAsync(V1ConfigMap configMap, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await Connection.Client.CoreV1.CreateNamespacedConfigMapAsync(configMap, configMap.Metadata.NamespaceProperty, cancellationToken: cancellationToken).ConfigureAwait(false);
-        }
-        catch (HttpOperationException e)
-        {
-            throw ClusterException.FromApi(e, $"creating ConfigMap {configMap.Metadata.NamespaceProperty}/{configMap.Metadata.Name}");
-        }
-    }
+    public Task<V1ConfigMap> CreateConfigMapAsync(V1ConfigMap configMap, CancellationToken cancellationToken) =>
+        CallAsync(
+            () => Connection.Client.CoreV1.CreateNamespacedConfigMapAsync(configMap, configMap.Metadata.NamespaceProperty, cancellationToken: cancellationToken),
+            $"creating ConfigMap {configMap.Metadata.NamespaceProperty}/{configMap.Metadata.Name}");
 
     /// <summary>Makes <paramref name="owner"/> the owner of a Secret or ConfigMap, so it is deleted with it.</summary>
     public async Task SetOwnerAsync(string kind, string name, string @namespace, V1OwnerReference owner, CancellationToken cancellationToken)
@@ -366,16 +249,11 @@ public sealed class CdiApi(ClusterConnection connection)
         var patch = new V1Patch(
             new { metadata = new { ownerReferences = new[] { owner } } },
             V1Patch.PatchType.MergePatch);
-        try
-        {
-            _ = kind == "Secret"
-                ? (object)await Connection.Client.CoreV1.PatchNamespacedSecretAsync(patch, name, @namespace, cancellationToken: cancellationToken).ConfigureAwait(false)
-                : await Connection.Client.CoreV1.PatchNamespacedConfigMapAsync(patch, name, @namespace, cancellationToken: cancellationToken).ConfigureAwait(false);
-        }
-        catch (HttpOperationException e)
-        {
-            throw ClusterException.FromApi(e, $"setting the owner of {kind} {@namespace}/{name}");
-        }
+        await CallAsync<object>(
+            async () => kind == "Secret"
+                ? await Connection.Client.CoreV1.PatchNamespacedSecretAsync(patch, name, @namespace, cancellationToken: cancellationToken).ConfigureAwait(false)
+                : await Connection.Client.CoreV1.PatchNamespacedConfigMapAsync(patch, name, @namespace, cancellationToken: cancellationToken).ConfigureAwait(false),
+            $"setting the owner of {kind} {@namespace}/{name}").ConfigureAwait(false);
     }
 
     /// <summary>Deletes a Secret or ConfigMap CdiTools created, when what needed it could not be created; a failure here is not reported over the first.</summary>
@@ -419,12 +297,20 @@ public sealed class CdiApi(ClusterConnection connection)
         return KubernetesJson.Deserialize<CustomResourceList<T>>(KubernetesJson.Serialize(response.Body)).Items;
     }
 
-    // One translation of API failures for the calls that need nothing else.
-    private static async Task<T> CallAsync<T>(Func<Task<T>> call, string doing)
+    /// <summary>
+    /// One translation of API failures: the server's refusal as a <see cref="ClusterException"/>
+    /// saying what was being done. With <paramref name="onNotFound"/>, a 404 (the object, or the
+    /// resource, is not there) is an answer rather than a failure.
+    /// </summary>
+    private static async Task<T> CallAsync<T>(Func<Task<T>> call, string doing, Func<T>? onNotFound = null)
     {
         try
         {
             return await call().ConfigureAwait(false);
+        }
+        catch (HttpOperationException e) when (onNotFound is not null && e.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return onNotFound();
         }
         catch (HttpOperationException e)
         {
@@ -432,22 +318,15 @@ public sealed class CdiApi(ClusterConnection connection)
         }
     }
 
-    private static async Task<bool> ExistsAsync<T>(Func<Task<T>> read, string doing)
-    {
-        try
-        {
-            await read().ConfigureAwait(false);
-            return true;
-        }
-        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
-        {
-            return false;
-        }
-        catch (HttpOperationException e)
-        {
-            throw ClusterException.FromApi(e, doing);
-        }
-    }
+    private static Task<bool> ExistsAsync<T>(Func<Task<T>> read, string doing) =>
+        CallAsync(
+            async () =>
+            {
+                await read().ConfigureAwait(false);
+                return true;
+            },
+            doing,
+            onNotFound: () => false);
 
     // A 404 for a missing object carries a Status with reason NotFound and details; a 404 for a
     // resource the server does not serve (CRD absent) carries a bare page or a Status without details.
@@ -464,41 +343,21 @@ public sealed class CdiApi(ClusterConnection connection)
         }
     }
 
-    private static async Task<IList<T>> ListOrEmptyAsync<T>(GenericClient client, string doing, CancellationToken cancellationToken)
-        where T : IKubernetesObject
-    {
-        try
-        {
-            return (await client.ListAsync<CustomResourceList<T>>(cancel: cancellationToken).ConfigureAwait(false)).Items;
-        }
-        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
-        {
-            return [];
-        }
-        catch (HttpOperationException e)
-        {
-            throw ClusterException.FromApi(e, doing);
-        }
-    }
+    private static Task<IList<T>> ListOrEmptyAsync<T>(GenericClient client, string doing, CancellationToken cancellationToken)
+        where T : IKubernetesObject =>
+        CallAsync<IList<T>>(
+            async () => (await client.ListAsync<CustomResourceList<T>>(cancel: cancellationToken).ConfigureAwait(false)).Items,
+            doing,
+            onNotFound: () => []);
 
-    private static async Task<T?> ReadOrNullAsync<T>(GenericClient client, string name, string? @namespace, string doing, CancellationToken cancellationToken)
-        where T : class, IKubernetesObject
-    {
-        try
-        {
-            return @namespace is null
+    private static Task<T?> ReadOrNullAsync<T>(GenericClient client, string name, string? @namespace, string doing, CancellationToken cancellationToken)
+        where T : class, IKubernetesObject =>
+        CallAsync<T?>(
+            async () => @namespace is null
                 ? await client.ReadAsync<T>(name, cancellationToken).ConfigureAwait(false)
-                : await client.ReadNamespacedAsync<T>(@namespace, name, cancellationToken).ConfigureAwait(false);
-        }
-        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
-        {
-            return null;
-        }
-        catch (HttpOperationException e)
-        {
-            throw ClusterException.FromApi(e, doing);
-        }
-    }
+                : await client.ReadNamespacedAsync<T>(@namespace, name, cancellationToken).ConfigureAwait(false),
+            doing,
+            onNotFound: () => null);
 
     /// <summary>Any object, read only for its metadata (a patch's answer).</summary>
     private sealed class KubernetesObjectShell : IKubernetesObject<V1ObjectMeta>
