@@ -19,21 +19,6 @@ namespace CdiTools.Engine;
 /// </summary>
 public static class ImageOpener
 {
-    /// <summary>Opens a local file.</summary>
-    public static OpenedImage OpenFile(string path, ImageOpenOptions? options = null)
-    {
-        var source = new FileSource(path);
-        try
-        {
-            return Open(LayerInput.FromRandom(source), options ?? new ImageOpenOptions());
-        }
-        catch
-        {
-            source.Dispose();
-            throw;
-        }
-    }
-
     /// <summary>Opens an image from any layer input; the image owns the input from then on.</summary>
     public static OpenedImage Open(LayerInput input, ImageOpenOptions options)
     {

@@ -8,7 +8,7 @@ using CdiTools.Runtime;
 namespace CdiTools.Commands;
 
 /// <summary>
-/// Import-CdiImage: converts qcow2 or raw images, possibly in gz, xz, zstd or tar, to raw disks in
+/// Import-CdiImage: converts qcow2, vmdk, vhd, vhdx, vdi and raw images, possibly in gz, xz, zstd or tar, to raw disks in
 /// one pass, with holes for zeros, and nothing left behind on failure or Ctrl+C; with -Namespace,
 /// uploads them into DataVolumes through CDI's upload proxy, converted on the way.
 /// </summary>

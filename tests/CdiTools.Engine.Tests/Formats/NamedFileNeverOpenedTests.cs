@@ -84,7 +84,7 @@ public sealed class NamedFileNeverOpenedTests : IDisposable
         {
             try
             {
-                using var opened = ImageOpener.OpenFile(path);
+                using var opened = LocalImages.Open(path);
                 return (Details: opened.Details, Error: (ImageException?)null);
             }
             catch (ImageException e)

@@ -88,8 +88,8 @@ public sealed class Qcow2OracleTests(MixedDisk disk) : IClassFixture<MixedDisk>
     {
         using var work = new TemporaryDirectory();
 
-        using var dirty = ImageOpener.OpenFile(Qcow2Variants.Make("dirty", disk.Path, work));
-        using var bitmaps = ImageOpener.OpenFile(Qcow2Variants.Make("bitmaps", disk.Path, work));
+        using var dirty = LocalImages.Open(Qcow2Variants.Make("dirty", disk.Path, work));
+        using var bitmaps = LocalImages.Open(Qcow2Variants.Make("bitmaps", disk.Path, work));
 
         Assert.Contains("dirty", dirty.Details.Features);
         Assert.Contains("bitmaps", bitmaps.Details.Features);

@@ -28,7 +28,7 @@ public sealed class VdiOracleTests(BlockImageDisk disk) : IClassFixture<BlockIma
         var random = Run.Checked(Run.FileToFile, image, work.File("random.raw"));
         var streamed = Run.Checked(Run.StreamToFile, image, work.File("streamed.raw"));
         var gzipped = Run.Checked(Run.FileToFile, VhdTestImages.Gzip(image), work.File("gzipped.raw"));
-        using var opened = ImageOpener.OpenFile(image);
+        using var opened = LocalImages.Open(image);
 
         Assert.Equal(qemu.Sha256, random.Sha256);
         Assert.Equal(qemu.Sha256, streamed.Sha256);

@@ -95,7 +95,7 @@ public sealed class VhdCorpusTests
         var file = VhdTestImages.Corpus("dfvfs/fat-differential.vhd");
 
         var error = Assert.Throws<ImageException>(() => Run.FileToFile(file, work.File("out.raw")));
-        using var opened = ImageOpener.OpenFile(file);
+        using var opened = LocalImages.Open(file);
 
         Assert.Equal("VhdDifferencingNotSupported", error.ErrorId);
         Assert.Contains("fat-parent.vhd", error.Message);

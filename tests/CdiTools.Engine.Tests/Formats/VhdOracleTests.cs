@@ -70,8 +70,8 @@ public sealed class VhdOracleTests(BlockImageDisk disk) : IClassFixture<BlockIma
         var chs = VhdTestImages.Make(disk.Path, work, "vpc", "chs.vhd", "subformat=dynamic");
         var exact = VhdTestImages.Make(disk.Path, work, "vpc", "exact.vhd", "subformat=dynamic,force_size=on");
 
-        using var chsImage = ImageOpener.OpenFile(chs);
-        using var exactImage = ImageOpener.OpenFile(exact);
+        using var chsImage = LocalImages.Open(chs);
+        using var exactImage = LocalImages.Open(exact);
 
         Assert.Equal(VhdTestImages.QemuVirtualSize(chs, "vpc"), chsImage.Details.VirtualSize);
         Assert.Equal(VhdTestImages.QemuVirtualSize(exact, "vpc"), exactImage.Details.VirtualSize);
@@ -89,7 +89,7 @@ public sealed class VhdOracleTests(BlockImageDisk disk) : IClassFixture<BlockIma
         var image = VhdTestImages.Make(disk.Path, work, "vpc", "fixed.vhd", "subformat=fixed,force_size=on");
 
         var result = Run.Checked(Run.FileToFile, image, work.File("ours.raw"));
-        using var opened = ImageOpener.OpenFile(image);
+        using var opened = LocalImages.Open(image);
 
         Assert.Equal(disk.Sha256, result.Sha256);
         Assert.Equal(new FileInfo(image).Length - 512, result.VirtualSize);

@@ -81,7 +81,7 @@ internal static class VhdTestImages
     /// <summary>Converts to a sink that keeps nothing and hashes nothing: for disks too large to hash in a test.</summary>
     public static ImportResult ConvertToNull(string image, out NullSink sink)
     {
-        using var opened = ImageOpener.OpenFile(image);
+        using var opened = LocalImages.Open(image);
         sink = new NullSink();
         return ImageConverter.Convert(opened, sink);
     }

@@ -70,7 +70,7 @@ public sealed class VhdxCorpusTests
         ExternalTool.Run("qemu-img", "convert", "-O", "raw", work.File("replayed.vhdx"), work.File("qemu.raw"));
 
         var random = Convert(image, work.File("random.raw"), forward: false);
-        using var opened = ImageOpener.OpenFile(image);
+        using var opened = LocalImages.Open(image);
 
         AssertSameBytes(work.File("qemu.raw"), work.File("random.raw"));
         Assert.Equal(new FileInfo(work.File("qemu.raw")).Length, random.VirtualSize);
@@ -92,8 +92,8 @@ public sealed class VhdxCorpusTests
         File.Copy(image, work.File("no-log.vhdx"));
         VhdxImages.ClearLogGuids(work.File("no-log.vhdx"));
 
-        using var replayed = ImageOpener.OpenFile(image);
-        using var ignored = ImageOpener.OpenFile(work.File("no-log.vhdx"));
+        using var replayed = LocalImages.Open(image);
+        using var ignored = LocalImages.Open(work.File("no-log.vhdx"));
 
         var replayedBat = ((Engine.Formats.Vhdx.VhdxRandomDriver)replayed.Driver).Layout.Blocks;
         var ignoredBat = ((Engine.Formats.Vhdx.VhdxRandomDriver)ignored.Driver).Layout.Blocks;

@@ -73,7 +73,7 @@ public sealed class VhdxOracleTests(VhdxMixedDisk disk) : IClassFixture<VhdxMixe
         var image = work.File("disk.vhdx");
         Qemu.ConvertFromRaw(disk.Path, image, "vhdx", $"subformat={subformat}", $"block_size={blockSize}");
 
-        using var opened = ImageOpener.OpenFile(image);
+        using var opened = LocalImages.Open(image);
 
         Assert.Equal("vhdx", opened.Details.Format);
         Assert.Equal(subformat, opened.Details.Subformat);
@@ -97,7 +97,7 @@ public sealed class VhdxOracleTests(VhdxMixedDisk disk) : IClassFixture<VhdxMixe
 
         var random = Run.Checked(Run.FileToFile, image, work.File("random.raw"));
         var forward = Run.Checked(Run.StreamToFile, image, work.File("forward.raw"));
-        using var opened = ImageOpener.OpenFile(image);
+        using var opened = LocalImages.Open(image);
 
         Assert.Equal(sha256, random.Sha256);
         Assert.Equal(sha256, forward.Sha256);

@@ -50,7 +50,7 @@ public sealed class VhdxRefusalTests
         VhdxImages.Edit(image, VhdxImages.RegionTable1 + 20, 1, bytes => bytes[0] ^= 0xFF);
 
         var result = Run.FileToFile(image, work.File("out.raw"));
-        using var opened = ImageOpener.OpenFile(image);
+        using var opened = LocalImages.Open(image);
 
         Assert.Equal(sha256, result.Sha256);
         Assert.Contains(opened.Details.Notes, note => note.Contains("second copy", StringComparison.Ordinal));

@@ -33,7 +33,7 @@ public sealed class VmdkCorpusTests
         // compared with the random one where either has data.
         var random = Run.FileToFile(image, work.File("random.raw"));
         var forward = VmdkRun.WithoutHash(image, work.File("forward.raw"), forward: true);
-        using var opened = ImageOpener.OpenFile(image);
+        using var opened = LocalImages.Open(image);
 
         Assert.Equal("0859bb3397bc1d30fa979c80a289ce98bfd6c1141a64594d6f3cc8cd68218faf", random.Sha256);
         VmdkRun.AssertSameContent(work.File("random.raw"), work.File("forward.raw"));

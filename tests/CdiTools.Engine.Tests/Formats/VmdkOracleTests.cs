@@ -76,7 +76,7 @@ public sealed class VmdkOracleTests(VmdkDisk disk) : IClassFixture<VmdkDisk>
     [MemberData(nameof(Subformats))]
     public void The_details_name_the_subformat_as_qemu_img_info_does(string subformat)
     {
-        using var opened = ImageOpener.OpenFile(disk.Image(subformat));
+        using var opened = LocalImages.Open(disk.Image(subformat));
 
         Assert.Equal("vmdk", opened.Details.Format);
         Assert.Equal(subformat, opened.Details.Subformat);
@@ -145,7 +145,7 @@ public sealed class VmdkOracleTests(VmdkDisk disk) : IClassFixture<VmdkDisk>
 
         var random = Run.Checked(Run.FileToFile, image, work.File("random.raw"));
         var forward = Run.Checked(Run.StreamToFile, image, work.File("forward.raw"));
-        using var opened = ImageOpener.OpenFile(image);
+        using var opened = LocalImages.Open(image);
 
         Assert.Contains("zeroed grains", opened.Details.Features);
         Assert.Equal(qemu.Sha256, random.Sha256);

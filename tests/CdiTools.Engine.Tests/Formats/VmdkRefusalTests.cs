@@ -184,7 +184,7 @@ public sealed class VmdkRefusalTests
         using var work = new TemporaryDirectory();
         ExternalTool.RunIn(work.Path, "qemu-img", "create", "-q", "-f", "vmdk", "parent-disk.vmdk", "4M");
         ExternalTool.RunIn(work.Path, "qemu-img", "create", "-q", "-f", "vmdk", "-b", "parent-disk.vmdk", "-F", "vmdk", "child.vmdk");
-        using var opened = ImageOpener.OpenFile(work.File("child.vmdk"));
+        using var opened = LocalImages.Open(work.File("child.vmdk"));
 
         var error = Refused(work, work.File("child.vmdk"), "VmdkParentNotSupported");
 

@@ -52,8 +52,6 @@ internal sealed class Qcow2Header
     /// <summary>The virtual size rounded down to 512 bytes, as qemu sizes the disk.</summary>
     public long VirtualSize { get; private init; }
 
-    public long HeaderSize { get; private init; }
-
     public int CryptMethod { get; private init; }
 
     public int L1Size { get; private init; }
@@ -382,7 +380,6 @@ internal sealed class Qcow2Header
             Version = version,
             ClusterBits = clusterBits,
             VirtualSize = size / 512 * 512,
-            HeaderSize = size,
             CryptMethod = cryptMethod,
             L1Size = l1Size,
             L1TableOffset = l1Offset,

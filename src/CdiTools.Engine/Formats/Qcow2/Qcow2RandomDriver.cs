@@ -27,7 +27,7 @@ internal sealed class Qcow2RandomDriver : IImageDriver
         this.header = header;
         this.preferNativeDecoders = preferNativeDecoders;
         mapping = new Qcow2Mapping(header, source.Length);
-        Details = Qcow2Driver.DescribeDetails(header, source.Length);
+        Details = Qcow2Details.From(header, source.Length);
     }
 
     public ImageDetails Details { get; }
@@ -177,9 +177,9 @@ internal sealed class Qcow2RandomDriver : IImageDriver
                     return decompressor;
                 }, pool.Return);
             }
-            catch (AggregateException e) when (e.InnerExceptions.OfType<ImageException>().FirstOrDefault() is { } first1)
+            catch (AggregateException e) when (e.InnerExceptions.OfType<ImageException>().FirstOrDefault() is { } refusal)
             {
-                throw first1;
+                throw refusal;
             }
 
             output.Advance(bytes);

@@ -80,7 +80,7 @@ internal sealed class Qcow2StreamDriver : IImageDriver
         store = new BlockStore(clusterSize, options.MemoryBudget, options.ScratchDirectory, "Qcow2OffsetBeyondEndOfFile");
         refcountBits = 1 << header.RefcountOrder;
         refcountEntriesPerBlock = (long)clusterSize * 8 / refcountBits;
-        Details = Qcow2Driver.DescribeDetails(header, fileLength);
+        Details = Qcow2Details.From(header, fileLength);
     }
 
     public ImageDetails Details { get; }

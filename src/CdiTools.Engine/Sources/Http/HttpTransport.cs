@@ -24,7 +24,8 @@ internal sealed class HttpTransport : IDisposable
     private readonly HttpClient client;
     private readonly HttpTlsTrust trust;
     private readonly HttpSourceOptions options;
-    private string? basicAuthorization;
+    // The Authorization value for Origin: Basic from the credential, or a registry's Bearer token.
+    private string? authorization;
     private long bytesReceived;
     private int requestCount;
     private int disposed;
@@ -43,7 +44,7 @@ internal sealed class HttpTransport : IDisposable
         this.options = options;
         if (credential is not null)
         {
-            basicAuthorization = "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes($"{credential.UserName}:{credential.Password}"));
+            authorization = "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes($"{credential.UserName}:{credential.Password}"));
         }
 
         var handler = new SocketsHttpHandler
@@ -68,13 +69,13 @@ internal sealed class HttpTransport : IDisposable
     /// <summary>The URL's scheme, host and port: the only place credentials are sent to.</summary>
     public Uri Origin { get; }
 
-    public bool HasCredential => basicAuthorization is not null;
+    public bool HasCredential => authorization is not null;
 
     /// <summary>
     /// Replaces the Authorization value sent to <see cref="Origin"/> (a registry's bearer token, once
     /// negotiated); like basic auth it never goes to another origin. Null sends none.
     /// </summary>
-    public void SetAuthorization(string? value) => basicAuthorization = value;
+    public void SetAuthorization(string? value) => authorization = value;
 
     public long BytesReceived => Interlocked.Read(ref bytesReceived);
 
@@ -251,10 +252,10 @@ internal sealed class HttpTransport : IDisposable
             }
         }
 
-        if (basicAuthorization is not null && sameOrigin)
+        if (authorization is not null && sameOrigin)
         {
             request.Headers.Remove("Authorization");
-            request.Headers.TryAddWithoutValidation("Authorization", basicAuthorization);
+            request.Headers.TryAddWithoutValidation("Authorization", authorization);
         }
 
         if (range is { } r)

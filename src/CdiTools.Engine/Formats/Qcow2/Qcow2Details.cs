@@ -1,9 +1,9 @@
 namespace CdiTools.Engine.Formats.Qcow2;
 
 /// <summary>What both qcow2 readers share: how an image's header becomes <see cref="ImageDetails"/>.</summary>
-internal static class Qcow2Driver
+internal static class Qcow2Details
 {
-    public static ImageDetails DescribeDetails(Qcow2Header header, long? fileLength) => new()
+    public static ImageDetails From(Qcow2Header header, long? fileLength) => new()
     {
         Format = "qcow2",
         VirtualSize = header.VirtualSize,
