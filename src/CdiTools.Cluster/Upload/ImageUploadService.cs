@@ -8,72 +8,6 @@ using CdiTools.Engine.Sources.Http;
 
 namespace CdiTools.Cluster.Upload;
 
-/// <summary>What Import-CdiImage -Namespace asks for.</summary>
-public sealed record ImageUploadRequest
-{
-    public required ImageLocation Source { get; init; }
-
-    /// <summary>The DataVolume (and PVC) to upload into.</summary>
-    public required string Name { get; init; }
-
-    public string? Namespace { get; init; }
-
-    /// <summary>The size in bytes; null to size it from the image and CDI's filesystem overhead for the class.</summary>
-    public long? Size { get; init; }
-
-    public string? StorageClass { get; init; }
-
-    public IReadOnlyList<string> AccessModes { get; init; } = [];
-
-    public string? VolumeMode { get; init; }
-
-    public bool BindImmediately { get; init; }
-
-    /// <summary>Upload into a DataVolume (or PVC) that exists already.</summary>
-    public bool NoCreate { get; init; }
-
-    /// <summary>Creates the DataVolume even when the scratch preflight finds its scratch PVC will not bind (the findings become warnings).</summary>
-    public bool Force { get; init; }
-
-    /// <summary>The source is a tar to unpack onto a Filesystem volume (contentType archive); sent as it is.</summary>
-    public bool Archive { get; init; }
-
-    /// <summary>Send the file as it is and let CDI convert it (as virtctl does), instead of converting here.</summary>
-    public bool NoConvert { get; init; }
-
-    public string? UploadProxyUrl { get; init; }
-
-    /// <summary>A PEM file of CAs to trust for the upload proxy instead of the kubeconfig's.</summary>
-    public string? UploadProxyCertificateFile { get; init; }
-
-    public bool SkipCertificateCheck { get; init; }
-
-    public int RetryCount { get; init; } = 5;
-
-    /// <summary>Return once the bytes are sent, without waiting for CDI to finish.</summary>
-    public bool NoWait { get; init; }
-
-    /// <summary>Keeps a DataVolume this upload created when the upload fails before CDI has the data (it is deleted otherwise).</summary>
-    public bool KeepFailedDataVolume { get; init; }
-
-    public TimeSpan Timeout { get; init; } = TimeSpan.FromHours(1);
-
-    public ImageOpenOptions OpenOptions { get; init; } = new();
-}
-
-/// <summary>How far an upload is: the stage, and bytes of the disk converted and sent.</summary>
-public sealed record UploadProgress(string Stage, long DiskBytesDone, long DiskBytes, long BytesSent, TimeSpan Elapsed);
-
-/// <summary>One upload's outcome when several run together: what it did, or what stopped it.</summary>
-public sealed record ImageUploadOutcome(ImageUploadRequest Request, ImageUploadResult? Result, Exception? Error);
-
-/// <summary>What an upload did.</summary>
-public sealed record ImageUploadResult(DataVolumeView DataVolume, UploadTransfer Transfer, ImportResult? Conversion, long VirtualSize, long RequestedSize, bool Created, Uri Proxy)
-{
-    /// <summary>What creating the DataVolume warned about (its scratch PVC's findings when -Force went past them).</summary>
-    public IReadOnlyList<string> Warnings { get; init; } = [];
-}
-
 /// <summary>
 /// Uploads an image into a DataVolume the way virtctl image-upload does, and more: sizes the volume
 /// from the image, converts on this side (so the upload is raw in gzip, which CDI writes straight
@@ -123,12 +57,16 @@ public sealed class ImageUploadService(CdiApi api)
         return await Task.WhenAll(uploads).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Uploads one image: sizes its disk, creates the upload DataVolume (unless -NoCreate), waits for
+    /// CDI's upload server, sends the disk converted on the way (or the file as it is), and waits
+    /// for CDI to finish. A failure after the DataVolume was created cleans up as <see cref="AfterFailureAsync"/> says.
+    /// </summary>
     public async Task<ImageUploadResult> UploadAsync(ImageUploadRequest request, Action<UploadProgress> progress, Action<string> verbose, CancellationToken cancellationToken)
     {
         var ns = dataVolumes.NamespaceOr(request.Namespace);
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var convert = !request.NoConvert && !request.Archive;
-        if (!convert && request.Source.Path is null)
+        if (!Converts(request) && request.Source.Path is null)
         {
             throw new ClusterException("NoConvertNeedsFile", ClusterErrorKind.Configuration, "-NoConvert and -Archive send a local file as it is; download the URL first, or let Import-CdiImage convert it.");
         }
@@ -137,80 +75,8 @@ public sealed class ImageUploadService(CdiApi api)
         var config = await api.GetCdiConfigAsync(cancellationToken).ConfigureAwait(false)
             ?? throw new ClusterException("CdiNotInstalled", ClusterErrorKind.NotFound, $"CDI is not installed on {api.Connection.Server}: there is no cdiconfig/config.");
         var proxy = UploadProxyAddress.Resolve(request.UploadProxyUrl, config);
-
-        // The disk's size; 0 while unknown, which only a given size or an existing volume allows.
-        // A file sent as it is still holds a disk that CDI unpacks into the volume: the volume is
-        // sized from that disk, never from the (compressed) file. Only an archive's contents are
-        // not a disk, and its file's length bounds them.
-        var fileLength = convert ? (long?)null : new FileInfo(request.Source.Path!).Length;
-        long virtualSize;
-        if (request.Archive)
-        {
-            virtualSize = fileLength!.Value;
-        }
-        else if (request.Size is null && !request.NoCreate)
-        {
-            virtualSize = (await ImageInspector.InspectAsync(request.Source, request.OpenOptions, null, cancellationToken).ConfigureAwait(false)).VirtualSize;
-        }
-        else
-        {
-            // The size is given or the volume exists: the headers serve the size check and the
-            // progress total, but a raw disk in gzip or xz is not decoded an extra time to measure it.
-            using var image = await request.Source.OpenAsync(request.OpenOptions, cancellationToken).ConfigureAwait(false);
-            virtualSize = image.Details.VirtualSize ?? 0;
-            if (virtualSize == 0)
-            {
-                verbose($"{request.Source}: the {image.Details.Format} disk does not state its size; its size is known once it is sent, and CDI checks that it fits.");
-            }
-        }
-
-        var cdi = (await api.ListCdisAsync(cancellationToken).ConfigureAwait(false)).FirstOrDefault();
-        CdiVersion? release = CdiVersion.TryParse(cdi?.Status?.ObservedVersion, out var parsed) ? parsed : null;
-        long requestedSize = 0;
-        var created = false;
-        IReadOnlyList<string> createWarnings = [];
-        if (!request.NoCreate)
-        {
-            requestedSize = request.Size ?? RequestSize(virtualSize, request, config, release);
-            var claim = ClaimSize(requestedSize, request, config, release);
-            verbose(request.Size is null
-                ? $"Sizing {ns}/{request.Name} at {PvcSize.ExactQuantity(requestedSize)}, the disk's size{(claim == requestedSize ? "." : $"; CDI adds its filesystem overhead of {config.FilesystemOverheadFor(request.StorageClass):0.###} for the class, so the PVC gets {PvcSize.ExactQuantity(claim)}.")}"
-                : $"Creating {ns}/{request.Name} at the size given, {PvcSize.ExactQuantity(requestedSize)}{(claim == requestedSize ? "." : $"; CDI adds its filesystem overhead, so the PVC gets {PvcSize.ExactQuantity(claim)}.")}");
-            if (request.Size is { } given && !request.Archive && virtualSize > 0 && given < virtualSize)
-            {
-                throw new ClusterException(
-                    "SizeTooSmallForImage",
-                    ClusterErrorKind.Invalid,
-                    $"-Size {PvcSize.ExactQuantity(given)} is too small for the image's {PvcSize.ExactQuantity(virtualSize)} disk; CDI would refuse the upload. Leave -Size out to size it from the image.");
-            }
-
-            progress(new UploadProgress("Creating the DataVolume", 0, virtualSize, 0, clock.Elapsed));
-            var made = await dataVolumes.CreateAsync(
-                new DataVolumeRequest
-                {
-                    Name = request.Name,
-                    Namespace = ns,
-                    Source = DataVolumeSourceKind.Upload,
-                    Size = requestedSize,
-                    StorageClass = request.StorageClass,
-                    AccessModes = request.AccessModes,
-                    VolumeMode = request.VolumeMode,
-                    BindImmediately = request.BindImmediately,
-                    ContentType = request.Archive ? "archive" : "kubevirt",
-                },
-                cancellationToken,
-                request.Force ? ScratchPreflightPolicy.Warn : ScratchPreflightPolicy.Refuse).ConfigureAwait(false);
-            created = true;
-            createWarnings = made.Warnings;
-        }
-        else if (await api.GetDataVolumeAsync(request.Name, ns, cancellationToken).ConfigureAwait(false) is { } existing)
-        {
-            RefuseTarget(existing, ns);
-        }
-        else if (await api.GetPersistentVolumeClaimAsync(request.Name, ns, cancellationToken).ConfigureAwait(false) is null)
-        {
-            throw new ClusterException("DataVolumeNotFound", ClusterErrorKind.NotFound, $"There is no DataVolume or PVC {ns}/{request.Name} to upload into (-NoCreate).");
-        }
+        var virtualSize = await DiskSizeAsync(request, verbose, cancellationToken).ConfigureAwait(false);
+        var target = await PrepareTargetAsync(request, ns, virtualSize, config, stage => progress(new UploadProgress(stage, 0, virtualSize, 0, clock.Elapsed)), verbose, cancellationToken).ConfigureAwait(false);
 
         // Past this point a failure would leave behind the DataVolume just created, holding a
         // full-size PVC; what happens to it depends on whether CDI got the data.
@@ -221,64 +87,7 @@ public sealed class ImageUploadService(CdiApi api)
             var ready = await WaitAsync(ns, request, "UploadReady", request.Timeout, cancellationToken).ConfigureAwait(false);
             verbose($"{ns}/{request.Name} is {ready.View?.Phase}; uploading to {proxy}.");
 
-            var token = await TokenAsync(request.Name, ns, cancellationToken).ConfigureAwait(false);
-            // The proxy's certificate usually comes from the CA the kubeconfig trusts for the API server.
-            var trust = request.UploadProxyCertificateFile is { } caFile
-                ? HttpTlsTrust.FromPemFile(caFile, request.SkipCertificateCheck)
-                : HttpTlsTrust.FromBundle(api.Connection.CertificateAuthorities, $"from {api.Connection.Source}", request.SkipCertificateCheck || api.Connection.SkipTlsVerify);
-            using var client = new UploadProxyClient(proxy, trust)
-            {
-                Backoff = Backoff ?? UploadProxyClient.DefaultBackoff,
-                Retrying = (attempt, reason) => verbose($"Upload attempt {attempt} failed because {reason}; starting again from the first byte."),
-                Measuring = () => verbose("The upload proxy refuses a body without Content-Length: converting once to measure it, then again to send it."),
-            };
-            var useAsync = await client.SupportsAsyncAsync(token, cancellationToken).ConfigureAwait(false);
-
-            long sent = 0, converted = 0;
-            ImportResult? conversion = null;
-            var body = convert
-                ? new UploadBody(
-                    async (stream, ct) =>
-                    {
-                        Interlocked.Exchange(ref converted, 0);
-                        conversion = await ConvertInto(stream, request, p =>
-                        {
-                            Interlocked.Exchange(ref converted, p.OutputBytes);
-                            progress(new UploadProgress("Converting and uploading", p.OutputBytes, virtualSize, Interlocked.Read(ref sent), clock.Elapsed));
-                        }, ct).ConfigureAwait(false);
-                    },
-                    null,
-                    "application/octet-stream",
-                    async ct =>
-                    {
-                        progress(new UploadProgress("Measuring the body (the proxy wants its length first)", 0, virtualSize, 0, clock.Elapsed));
-                        var counter = new LengthCounter();
-                        await RawExport.ToStreamAsync(request.Source, counter, gzip: true, request.OpenOptions, p => progress(new UploadProgress("Measuring the body (the proxy wants its length first)", p.OutputBytes, virtualSize, 0, clock.Elapsed)), ct).ConfigureAwait(false);
-                        return counter.Written;
-                    })
-                : new UploadBody(
-                    async (stream, ct) =>
-                    {
-                        await using var file = new FileStream(request.Source.Path!, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.Asynchronous | FileOptions.SequentialScan);
-                        await file.CopyToAsync(stream, 1 << 20, ct).ConfigureAwait(false);
-                    },
-                    fileLength,
-                    "application/octet-stream");
-            var transfer = await client.SendAsync(
-                body,
-                useAsync,
-                token,
-                ct => TokenAsync(request.Name, ns, ct),
-                request.RetryCount,
-                count =>
-                {
-                    var total = Interlocked.Add(ref sent, count);
-                    if (!convert)
-                    {
-                        progress(new UploadProgress("Uploading", total, fileLength!.Value, total, clock.Elapsed));
-                    }
-                },
-                cancellationToken).ConfigureAwait(false);
+            var (transfer, conversion) = await SendAsync(request, ns, proxy, virtualSize, clock, progress, verbose, cancellationToken).ConfigureAwait(false);
             verbose($"Sent {transfer.BytesSent} bytes to {(transfer.Async ? "upload-async" : "upload")} in {transfer.Attempts} attempt(s), {transfer.Duration.TotalSeconds:0.0} s.");
             delivered = true;
 
@@ -293,12 +102,169 @@ public sealed class ImageUploadService(CdiApi api)
                 view = (await WaitAsync(ns, request, DataVolumeHealth.Succeeded, request.Timeout, cancellationToken).ConfigureAwait(false)).View!;
             }
 
-            return new ImageUploadResult(view, transfer, conversion, conversion?.VirtualSize ?? virtualSize, requestedSize, created, proxy) { Warnings = createWarnings };
+            return new ImageUploadResult(view, transfer, conversion, conversion?.VirtualSize ?? virtualSize, target.RequestedSize, target.Created, proxy) { Warnings = target.Warnings };
         }
-        catch (Exception e) when (created && e is ClusterException or ImageException or IOException or UnauthorizedAccessException or OperationCanceledException)
+        catch (Exception e) when (target.Created && e is ClusterException or ImageException or IOException or UnauthorizedAccessException or OperationCanceledException)
         {
             throw await AfterFailureAsync(e, request.Name, ns, request.KeepFailedDataVolume, delivered).ConfigureAwait(false);
         }
+    }
+
+    // -NoConvert and -Archive send the file as it is; otherwise the engine converts on the way.
+    private static bool Converts(ImageUploadRequest request) => !request.NoConvert && !request.Archive;
+
+    /// <summary>
+    /// The disk's size; 0 while unknown, which only a given size or an existing volume allows. A
+    /// file sent as it is still holds a disk that CDI unpacks into the volume: the volume is sized
+    /// from that disk, never from the (compressed) file. Only an archive's contents are not a disk,
+    /// and its file's length bounds them.
+    /// </summary>
+    private static async Task<long> DiskSizeAsync(ImageUploadRequest request, Action<string> verbose, CancellationToken cancellationToken)
+    {
+        if (request.Archive)
+        {
+            return new FileInfo(request.Source.Path!).Length;
+        }
+
+        if (request.Size is null && !request.NoCreate)
+        {
+            return (await ImageInspector.InspectAsync(request.Source, request.OpenOptions, null, cancellationToken).ConfigureAwait(false)).VirtualSize;
+        }
+
+        // The size is given or the volume exists: the headers serve the size check and the
+        // progress total, but a raw disk in gzip or xz is not decoded an extra time to measure it.
+        using var image = await request.Source.OpenAsync(request.OpenOptions, cancellationToken).ConfigureAwait(false);
+        var stated = image.Details.VirtualSize ?? 0;
+        if (stated == 0)
+        {
+            verbose($"{request.Source}: the {image.Details.Format} disk does not state its size; its size is known once it is sent, and CDI checks that it fits.");
+        }
+
+        return stated;
+    }
+
+    /// <summary>
+    /// Creates the upload DataVolume, sized from the disk unless -Size says otherwise, after the
+    /// scratch preflight (refusing unless -Force); with -NoCreate, checks the DataVolume or PVC
+    /// named can take an upload.
+    /// </summary>
+    private async Task<UploadTarget> PrepareTargetAsync(
+        ImageUploadRequest request, string ns, long virtualSize, CdiConfig config, Action<string> stage, Action<string> verbose, CancellationToken cancellationToken)
+    {
+        if (request.NoCreate)
+        {
+            if (await api.GetDataVolumeAsync(request.Name, ns, cancellationToken).ConfigureAwait(false) is { } existing)
+            {
+                RefuseTarget(existing, ns);
+            }
+            else if (await api.GetPersistentVolumeClaimAsync(request.Name, ns, cancellationToken).ConfigureAwait(false) is null)
+            {
+                throw new ClusterException("DataVolumeNotFound", ClusterErrorKind.NotFound, $"There is no DataVolume or PVC {ns}/{request.Name} to upload into (-NoCreate).");
+            }
+
+            return new UploadTarget(0, Created: false, []);
+        }
+
+        var cdi = (await api.ListCdisAsync(cancellationToken).ConfigureAwait(false)).FirstOrDefault();
+        CdiVersion? release = CdiVersion.TryParse(cdi?.Status?.ObservedVersion, out var parsed) ? parsed : null;
+        var requestedSize = request.Size ?? RequestSize(virtualSize, request, config, release);
+        var claim = ClaimSize(requestedSize, request, config, release);
+        verbose(request.Size is null
+            ? $"Sizing {ns}/{request.Name} at {PvcSize.ExactQuantity(requestedSize)}, the disk's size{(claim == requestedSize ? "." : $"; CDI adds its filesystem overhead of {config.FilesystemOverheadFor(request.StorageClass):0.###} for the class, so the PVC gets {PvcSize.ExactQuantity(claim)}.")}"
+            : $"Creating {ns}/{request.Name} at the size given, {PvcSize.ExactQuantity(requestedSize)}{(claim == requestedSize ? "." : $"; CDI adds its filesystem overhead, so the PVC gets {PvcSize.ExactQuantity(claim)}.")}");
+        if (request.Size is { } given && !request.Archive && virtualSize > 0 && given < virtualSize)
+        {
+            throw new ClusterException(
+                "SizeTooSmallForImage",
+                ClusterErrorKind.Invalid,
+                $"-Size {PvcSize.ExactQuantity(given)} is too small for the image's {PvcSize.ExactQuantity(virtualSize)} disk; CDI would refuse the upload. Leave -Size out to size it from the image.");
+        }
+
+        stage("Creating the DataVolume");
+        var made = await dataVolumes.CreateAsync(
+            new DataVolumeRequest
+            {
+                Name = request.Name,
+                Namespace = ns,
+                Source = DataVolumeSourceKind.Upload,
+                Size = requestedSize,
+                StorageClass = request.StorageClass,
+                AccessModes = request.AccessModes,
+                VolumeMode = request.VolumeMode,
+                BindImmediately = request.BindImmediately,
+                ContentType = request.Archive ? "archive" : "kubevirt",
+            },
+            cancellationToken,
+            request.Force ? ScratchPreflightPolicy.Warn : ScratchPreflightPolicy.Refuse).ConfigureAwait(false);
+        return new UploadTarget(requestedSize, Created: true, made.Warnings);
+    }
+
+    /// <summary>
+    /// Sends the disk to the upload proxy: converted to raw in gzip as it goes (measured first when
+    /// the proxy wants the length), or the file as it is; restarted from the first byte on a
+    /// dropped connection, with a new token when the old one expired.
+    /// </summary>
+    private async Task<(UploadTransfer Transfer, ImportResult? Conversion)> SendAsync(
+        ImageUploadRequest request, string ns, Uri proxy, long virtualSize, System.Diagnostics.Stopwatch clock, Action<UploadProgress> progress, Action<string> verbose, CancellationToken cancellationToken)
+    {
+        var token = await TokenAsync(request.Name, ns, cancellationToken).ConfigureAwait(false);
+
+        // The proxy's certificate usually comes from the CA the kubeconfig trusts for the API server.
+        var trust = request.UploadProxyCertificateFile is { } caFile
+            ? HttpTlsTrust.FromPemFile(caFile, request.SkipCertificateCheck)
+            : HttpTlsTrust.FromBundle(api.Connection.CertificateAuthorities, $"from {api.Connection.Source}", request.SkipCertificateCheck || api.Connection.SkipTlsVerify);
+        using var client = new UploadProxyClient(proxy, trust)
+        {
+            Backoff = Backoff ?? UploadProxyClient.DefaultBackoff,
+            Retrying = (attempt, reason) => verbose($"Upload attempt {attempt} failed because {reason}; starting again from the first byte."),
+            Measuring = () => verbose("The upload proxy refuses a body without Content-Length: converting once to measure it, then again to send it."),
+        };
+        var useAsync = await client.SupportsAsyncAsync(token, cancellationToken).ConfigureAwait(false);
+
+        var convert = Converts(request);
+        var fileLength = convert ? (long?)null : new FileInfo(request.Source.Path!).Length;
+        long sent = 0;
+        ImportResult? conversion = null;
+        var body = convert
+            ? new UploadBody(
+                async (stream, ct) =>
+                {
+                    conversion = await ConvertInto(stream, request, p =>
+                        progress(new UploadProgress("Converting and uploading", p.OutputBytes, virtualSize, Interlocked.Read(ref sent), clock.Elapsed)), ct).ConfigureAwait(false);
+                },
+                null,
+                "application/octet-stream",
+                async ct =>
+                {
+                    progress(new UploadProgress("Measuring the body (the proxy wants its length first)", 0, virtualSize, 0, clock.Elapsed));
+                    var counter = new LengthCounter();
+                    await RawExport.ToStreamAsync(request.Source, counter, gzip: true, request.OpenOptions, p => progress(new UploadProgress("Measuring the body (the proxy wants its length first)", p.OutputBytes, virtualSize, 0, clock.Elapsed)), ct).ConfigureAwait(false);
+                    return counter.Written;
+                })
+            : new UploadBody(
+                async (stream, ct) =>
+                {
+                    await using var file = new FileStream(request.Source.Path!, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.Asynchronous | FileOptions.SequentialScan);
+                    await file.CopyToAsync(stream, 1 << 20, ct).ConfigureAwait(false);
+                },
+                fileLength,
+                "application/octet-stream");
+        var transfer = await client.SendAsync(
+            body,
+            useAsync,
+            token,
+            ct => TokenAsync(request.Name, ns, ct),
+            request.RetryCount,
+            count =>
+            {
+                var total = Interlocked.Add(ref sent, count);
+                if (!convert)
+                {
+                    progress(new UploadProgress("Uploading", total, fileLength!.Value, total, clock.Elapsed));
+                }
+            },
+            cancellationToken).ConfigureAwait(false);
+        return (transfer, conversion);
     }
 
     // A DataVolume that is not an upload, or whose upload is over, never becomes UploadReady: say
@@ -457,39 +423,5 @@ public sealed class ImageUploadService(CdiApi api)
         }
 
         return await producer.ConfigureAwait(false);
-    }
-}
-
-/// <summary>Counts what is written and keeps nothing.</summary>
-internal sealed class LengthCounter : Engine.Sources.WriteOnlyStream
-{
-    public long Written { get; private set; }
-
-    public override void Flush()
-    {
-    }
-
-    public override void Write(ReadOnlySpan<byte> buffer) => Written += buffer.Length;
-}
-
-/// <summary>Where CDI's upload proxy is: the address given, else CDIConfig's spec.uploadProxyURLOverride, else status.uploadProxyURL; https:// when no scheme is given.</summary>
-public static class UploadProxyAddress
-{
-    public static Uri Resolve(string? explicitUrl, CdiConfig config)
-    {
-        var text = new[] { explicitUrl, config.Spec?.UploadProxyUrlOverride, config.Status?.UploadProxyUrl }.FirstOrDefault(t => !string.IsNullOrWhiteSpace(t))
-            ?? throw new ClusterException(
-                "UploadProxyUnknown",
-                ClusterErrorKind.Configuration,
-                "CDI reports no upload proxy address (CDIConfig status.uploadProxyURL is empty: no route or ingress for cdi-uploadproxy). Give one with -UploadProxyUrl, for example after kubectl port-forward -n cdi service/cdi-uploadproxy 8443:443.");
-        text = text.Trim();
-        if (!text.Contains("://", StringComparison.Ordinal))
-        {
-            text = "https://" + text;
-        }
-
-        return Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme is "https" or "http"
-            ? uri
-            : throw new ClusterException("UploadProxyInvalid", ClusterErrorKind.Configuration, $"'{text}' is not an upload proxy address (https://host[:port]).");
     }
 }
