@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using CdiTools.Cluster.Connection;
 using CdiTools.Cluster.Models;
@@ -11,6 +12,7 @@ namespace CdiTools.Cluster;
 /// Typed reads, merge patches and watches of the objects CDI and HyperConverged own, over the
 /// official client; API errors come out as <see cref="ClusterException"/>s that say what was being done.
 /// </summary>
+[SuppressMessage("Design", "CA1001:Types that own disposable fields should be disposable", Justification = "The GenericClients are made with disposeClient: false, so their Dispose does nothing; the Kubernetes client they share belongs to the session's cached ClusterConnection.")]
 public sealed class CdiApi(ClusterConnection connection)
 {
     private readonly GenericClient cdis = new(connection.Client, CdiResources.CdiGroup, CdiResources.CdiVersion, CdiResources.CdiPlural, disposeClient: false);

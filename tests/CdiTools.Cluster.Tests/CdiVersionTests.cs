@@ -4,6 +4,8 @@ namespace CdiTools.Cluster.Tests;
 
 public sealed class CdiVersionTests
 {
+    private static readonly string[] BackportReleases = ["v1.57.1", "v1.58.4", "v1.59.1", "v1.60.0"];
+
     [Theory]
     [InlineData("v1.66.0", 1, 66, 0, null)]
     [InlineData("1.66.0", 1, 66, 0, null)]
@@ -47,7 +49,7 @@ public sealed class CdiVersionTests
     [InlineData("v1.56.0", false)]
     public void A_backported_change_is_in_each_branch_from_its_first_release_there(string release, bool contained)
     {
-        var change = new SupportChange("t", 3219, "c", new[] { "v1.57.1", "v1.58.4", "v1.59.1", "v1.60.0" }.Select(CdiVersion.Parse).ToArray());
+        var change = new SupportChange("t", 3219, "c", BackportReleases.Select(CdiVersion.Parse).ToArray());
 
         Assert.Equal(contained, change.IsIn(CdiVersion.Parse(release)));
     }

@@ -183,7 +183,7 @@ public sealed class SupportMatrix
             .GroupBy(e => (e.ContentType, e.Format))
             .Select(g => new SupportGridRow(g.Key.ContentType, g.Key.Format, query.Release, g.ToDictionary(e => e.Endpoint)));
 
-    private IReadOnlyList<SupportEntry> Build(Cell[] cells, CdiVersion? release, string scratchStorageClass)
+    private SupportEntry[] Build(Cell[] cells, CdiVersion? release, string scratchStorageClass)
     {
         var documentedByKey = release is null ? null : documentedCells.ToDictionary(c => c.Key);
         return cells.Select(cell =>

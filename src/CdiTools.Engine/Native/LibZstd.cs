@@ -108,7 +108,7 @@ internal sealed unsafe class ZstdDecoder : IDisposable
         context = api.CreateDCtx();
         if (context == 0)
         {
-            throw new OutOfMemoryException("libzstd could not create a decompression context.");
+            throw new InsufficientMemoryException("libzstd could not create a decompression context.");
         }
 
         Check(api.SetParameter(context, LibZstd.WindowLogMaxParameter, LibZstd.MaxWindowLog));

@@ -281,6 +281,6 @@ public abstract class DataVolumeSpecCmdlet : ClusterCmdlet
     // Import-Csv gives "" for an empty cell: that means "not given".
     protected static string? Empty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
 
-    private static IReadOnlyDictionary<string, string> Strings(Hashtable? table) =>
+    private static Dictionary<string, string> Strings(Hashtable? table) =>
         table?.Cast<DictionaryEntry>().ToDictionary(e => e.Key.ToString()!, e => e.Value?.ToString() ?? string.Empty) ?? new Dictionary<string, string>();
 }

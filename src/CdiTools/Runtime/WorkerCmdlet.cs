@@ -8,8 +8,9 @@ namespace CdiTools.Runtime;
 /// posts are written on the pipeline thread (the only one allowed to), Ctrl+C cancels the work's
 /// token, and the cmdlet returns only once the work has ended, so nothing is left half done.
 /// Work cancelled that way ends as a <see cref="PipelineStoppedException"/>, as PowerShell expects.
+/// PowerShell disposes a cmdlet that is <see cref="IDisposable"/> once its pipeline ends, which frees the token source.
 /// </summary>
-public abstract class WorkerCmdlet : PSCmdlet
+public abstract class WorkerCmdlet : PSCmdlet, IDisposable
 {
     private readonly CancellationTokenSource stopping = new();
 
@@ -17,7 +18,33 @@ public abstract class WorkerCmdlet : PSCmdlet
     protected CancellationToken Cancellation => stopping.Token;
 
     /// <inheritdoc />
-    protected override void StopProcessing() => stopping.Cancel();
+    protected override void StopProcessing()
+    {
+        try
+        {
+            stopping.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Ctrl+C after the pipeline ended and disposed the cmdlet: nothing is left to stop.
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        Dispose(disposing: true);
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Releases the token source; a cmdlet that owns more overrides this and calls the base.</summary>
+    protected virtual void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            stopping.Dispose();
+        }
+    }
 
     /// <summary>Runs <paramref name="work"/> on a worker thread and writes what it posts until it ends.</summary>
     protected T RunWorker<T>(Func<WorkerChannel, CancellationToken, Task<T>> work)

@@ -4,7 +4,7 @@ using CdiTools.Testing;
 namespace CdiTools.Cluster.Tests.Connection;
 
 /// <summary>Kubeconfig resolution as kubectl does it; these need no server, as clients connect lazily.</summary>
-[Collection(EnvironmentCollection.Name)]
+[Collection(EnvironmentTestSet.Name)]
 public sealed class ClusterConnectionsTests
 {
     private static string Kubeconfig(string folder, string name, string context, string server, string? ns = null, string? caFile = null)
@@ -120,7 +120,7 @@ public sealed class ClusterConnectionsTests
 
 /// <summary>Tests that change environment variables run one at a time.</summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class EnvironmentCollection
+public sealed class EnvironmentTestSet
 {
     public const string Name = "Environment";
 }

@@ -10,6 +10,8 @@ namespace CdiTools.Cluster.Tests.DataVolumes;
 /// <summary>The objects New-CdiDataVolume sends, compared with CDI's own example manifests and with the keys CDI's importer reads.</summary>
 public sealed class DataVolumeManifestTests
 {
+    private static readonly string[] PipedNames = ["a", "b", "c"];
+
     private static JsonNode Example(string file)
     {
         var yaml = File.ReadAllText(Path.Combine(RepositoryPaths.CdiReference, "examples", file));
@@ -159,7 +161,7 @@ public sealed class DataVolumeManifestTests
     {
         // What a pipeline of -AsManifest hands kubectl apply: each manifest a string, joined by
         // PowerShell with a line break, or written to a file back to back.
-        var rendered = new[] { "a", "b", "c" }.Select(name => DataVolumeManifestYaml.Render(
+        var rendered = PipedNames.Select(name => DataVolumeManifestYaml.Render(
             DataVolumeManifestBuilder.Build(Request(name, DataVolumeSourceKind.Http) with { Url = $"https://x/{name}.img", Credential = new("u", "p"), Size = 1L << 30 }, "vms"),
             includeSecretValues: false));
 

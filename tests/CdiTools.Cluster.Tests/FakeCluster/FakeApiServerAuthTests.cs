@@ -18,7 +18,7 @@ public sealed class FakeApiServerAuthTests : FakeClusterHarness
         var client = ClientFor(auth, defaultNamespace: "default");
         var namespaces = await client.CoreV1.ListNamespaceAsync();
         Assert.Contains(namespaces.Items, n => n.Metadata.Name == "default");
-        var request = Server.Requests.Last();
+        var request = Server.Requests[^1];
         Assert.Equal(200, request.Status);
         Assert.Equal(Server.UserName, request.User);
         Assert.Equal(authenticatedBy, request.AuthenticatedBy);
@@ -52,7 +52,7 @@ public sealed class FakeApiServerAuthTests : FakeClusterHarness
         var (error, status) = await FailsAsync(() => anonymous.CoreV1.ListNamespaceAsync());
         Assert.Equal(HttpStatusCode.Unauthorized, error.Response.StatusCode);
         Assert.Equal("Unauthorized", (string?)status["reason"]);
-        Assert.Null(Server.Requests.Last().User);
+        Assert.Null(Server.Requests[^1].User);
 
         var path = Server.WriteKubeconfig(Folder.File("wrong-token"));
         File.WriteAllText(path, File.ReadAllText(path).Replace(Server.Token, "not-a-token", StringComparison.Ordinal));

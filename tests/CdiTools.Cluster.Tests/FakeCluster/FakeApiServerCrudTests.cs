@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Text.Json.Nodes;
 using k8s;
@@ -23,7 +24,7 @@ public sealed class FakeApiServerCrudTests : FakeClusterHarness
         var a = await Client.CoreV1.ReadNamespacedConfigMapAsync("a", "default");
         Assert.False(string.IsNullOrEmpty(a.Metadata.Uid));
         Assert.NotNull(a.Metadata.CreationTimestamp);
-        Assert.True(long.Parse(a.Metadata.ResourceVersion) > 0);
+        Assert.True(long.Parse(a.Metadata.ResourceVersion, CultureInfo.InvariantCulture) > 0);
         Assert.Equal("a", a.Data["k"]);
 
         async Task<string> Names(string? labels = null, string? fields = null)
@@ -261,7 +262,7 @@ public sealed class FakeApiServerCrudTests : FakeClusterHarness
         Server.InstallCdi();
         await Client.CustomObjects.PatchClusterCustomObjectAsync(
             new V1Patch("""{"spec":{"imagePullPolicy":"Always"}}""", V1Patch.PatchType.MergePatch), Cdi, V1Beta1, "cdis", "cdi", fieldValidation: "Strict");
-        var patch = Server.Requests.Last();
+        var patch = Server.Requests[^1];
         Assert.Equal("PATCH", patch.Method);
         Assert.Equal("/apis/cdi.kubevirt.io/v1beta1/cdis/cdi", patch.Path);
         Assert.Equal("Strict", patch.QueryValue("fieldValidation"));

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Text.Json.Nodes;
 using k8s;
@@ -29,7 +30,7 @@ public sealed class FakeApiServerPatchTests : FakeClusterHarness
         Assert.False(((JsonObject)patched["spec"]!).ContainsKey("infra"));
         Assert.Equal("IfNotPresent", (string?)patched["spec"]!["imagePullPolicy"]);
         Assert.Equal(2, (int)patched["metadata"]!["generation"]!);
-        Assert.True(long.Parse((string)patched["metadata"]!["resourceVersion"]!) > long.Parse((string)before["metadata"]!["resourceVersion"]!));
+        Assert.True(long.Parse((string)patched["metadata"]!["resourceVersion"]!, CultureInfo.InvariantCulture) > long.Parse((string)before["metadata"]!["resourceVersion"]!, CultureInfo.InvariantCulture));
 
         var labelled = Node(await PatchCdiAsync("""{"metadata":{"labels":{"team":"storage"}}}""", "merge"));
         Assert.Equal("storage", (string?)labelled["metadata"]!["labels"]!["team"]);

@@ -10,7 +10,7 @@ public sealed class FakeApiServerWatchTests : FakeClusterHarness
 {
     protected override CdiTools.Testing.FakeCluster.FakeClusterOptions Options => new() { Controllers = CdiTools.Testing.FakeCluster.FakeControllers.None };
 
-    private Task PatchDataVolumeStatusAsync(string name, string phase) =>
+    private Task<object> PatchDataVolumeStatusAsync(string name, string phase) =>
         Client.CustomObjects.PatchNamespacedCustomObjectStatusAsync(
             new V1Patch($$$"""{"status":{"phase":"{{{phase}}}"}}""", V1Patch.PatchType.MergePatch), Cdi, V1Beta1, "default", "datavolumes", name);
 

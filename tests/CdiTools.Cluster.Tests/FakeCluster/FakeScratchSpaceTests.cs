@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json.Nodes;
 using CdiTools.Testing.FakeCluster;
 using k8s;
@@ -18,8 +19,12 @@ public sealed class FakeScratchSpaceTests : FakeDataVolumeHarness
     private const long TargetOf1Gi = 1138166334;
     private const long ScratchOf1Gi = 1138753536;
 
-    private const string Forbidden = "persistentvolumeclaims \"{0}\" is forbidden: ";
     private const string Preemption = " preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.";
+
+    private static readonly string[] PendingClaims = ["gone", "local", "failing"];
+    private static readonly string[] FilesystemAndBlockDataVolumes = ["fs", "raw"];
+
+    private static string Forbidden(string claim) => $"persistentvolumeclaims \"{claim}\" is forbidden: ";
 
     private static JsonObject Claim(string name, string size, string? storageClass = null, string mode = "Filesystem", string access = "ReadWriteOnce")
     {
@@ -160,7 +165,7 @@ public sealed class FakeScratchSpaceTests : FakeDataVolumeHarness
         Assert.Equal(403, (int)error.Response.StatusCode);
         Assert.Equal("Forbidden", Text(status["reason"]));
         Assert.Equal(
-            string.Format(Forbidden, "second") + "exceeded quota: storage, requested: persistentvolumeclaims=1,requests.storage=3Gi, "
+            Forbidden("second") + "exceeded quota: storage, requested: persistentvolumeclaims=1,requests.storage=3Gi, "
                 + "used: persistentvolumeclaims=2,requests.storage=5Gi, limited: persistentvolumeclaims=2,requests.storage=6Gi",
             Text(status["message"]));
         Assert.Equal(("second", "persistentvolumeclaims"), (Text(status["details"]!["name"]), Text(status["details"]!["kind"])));
@@ -168,7 +173,7 @@ public sealed class FakeScratchSpaceTests : FakeDataVolumeHarness
         // A quota on one class tracks only that class's claims; one that never counted shows 0 used.
         var (_, byClass) = await FailsAsync(() => CreateClaimAsync(Claim("quick", "1536Mi", "fast")));
         Assert.Equal(
-            string.Format(Forbidden, "quick") + "exceeded quota: fast-only, requested: fast.storageclass.storage.k8s.io/requests.storage=1536Mi, "
+            Forbidden("quick") + "exceeded quota: fast-only, requested: fast.storageclass.storage.k8s.io/requests.storage=1536Mi, "
                 + "used: fast.storageclass.storage.k8s.io/requests.storage=0, limited: fast.storageclass.storage.k8s.io/requests.storage=1Gi",
             Text(byClass["message"]));
         Assert.Equal("5Gi", Text(Used("storage")!["requests.storage"]));
@@ -187,9 +192,9 @@ public sealed class FakeScratchSpaceTests : FakeDataVolumeHarness
         var (error, big) = await FailsAsync(() => CreateClaimAsync(Claim("big", "11Gi")));
         Assert.Equal(403, (int)error.Response.StatusCode);
         Assert.Equal("Forbidden", Text(big["reason"]));
-        Assert.Equal(string.Format(Forbidden, "big") + "maximum storage usage per PersistentVolumeClaim is 10Gi, but request is 11Gi", Text(big["message"]));
+        Assert.Equal(Forbidden("big") + "maximum storage usage per PersistentVolumeClaim is 10Gi, but request is 11Gi", Text(big["message"]));
         var (_, small) = await FailsAsync(() => CreateClaimAsync(Claim("small", "500Mi")));
-        Assert.Equal(string.Format(Forbidden, "small") + "minimum storage usage per PersistentVolumeClaim is 1Gi, but request is 500Mi", Text(small["message"]));
+        Assert.Equal(Forbidden("small") + "minimum storage usage per PersistentVolumeClaim is 1Gi, but request is 500Mi", Text(small["message"]));
 
         await CreateClaimAsync(Claim("fits", "10Gi"));
         Assert.NotNull(Stored("PersistentVolumeClaim", "fits"));
@@ -263,7 +268,7 @@ public sealed class FakeScratchSpaceTests : FakeDataVolumeHarness
         var failing = await WaitForEventAsync("failing", "PersistentVolumeClaim", e => e.Reason == "ProvisioningFailed");
         Assert.Equal(("Warning", "failed to provision volume with StorageClass \"standard\": rpc error: code = ResourceExhausted desc = pool is full", "example.com/csi"),
             (failing.Type, failing.Message, failing.Source.Component));
-        Assert.All(new[] { "gone", "local", "failing" }, name => Assert.Equal("Pending", Text(Stored("PersistentVolumeClaim", name)!["status"]!["phase"])));
+        Assert.All(PendingClaims, name => Assert.Equal("Pending", Text(Stored("PersistentVolumeClaim", name)!["status"]!["phase"])));
 
         // A class without a provisioner takes only volumes of its own class.
         AddVolume("pv-plain", "2Gi");
@@ -347,7 +352,7 @@ public sealed class FakeScratchSpaceTests : FakeDataVolumeHarness
             """{"app":"containerized-data-importer","app.kubernetes.io/component":"storage","app.kubernetes.io/managed-by":"cdi-controller","velero.io/exclude-from-backup":"true"}""",
             scratch["metadata"]!["labels"]!.ToJsonString());
         Assert.Equal(["ReadWriteOnce"], (scratch["spec"]!["accessModes"] as JsonArray)!.Select(Text));
-        Assert.Equal(("standard", "Filesystem", ScratchOf1Gi.ToString()), (Text(scratch["spec"]!["storageClassName"]), Text(scratch["spec"]!["volumeMode"]), Text(scratch["spec"]!["resources"]!["requests"]!["storage"])));
+        Assert.Equal(("standard", "Filesystem", ScratchOf1Gi.ToString(CultureInfo.InvariantCulture)), (Text(scratch["spec"]!["storageClassName"]), Text(scratch["spec"]!["volumeMode"]), Text(scratch["spec"]!["resources"]!["requests"]!["storage"])));
         Assert.Equal("Bound", Text(scratch["status"]!["phase"]));
 
         Server.ClearImportFailure("default", "disk");
@@ -384,8 +389,8 @@ public sealed class FakeScratchSpaceTests : FakeDataVolumeHarness
 
         JsonObject ScratchOf(string dataVolume) =>
             Stored("PersistentVolumeClaim", AnnotationOf(Stored("PersistentVolumeClaim", dataVolume), "cdi.kubevirt.io/storage.populator.pvcPrime") + "-scratch")!;
-        await EventuallyAsync(() => Task.FromResult(new[] { "fs", "raw" }.All(n => AnnotationOf(Stored("PersistentVolumeClaim", n), "cdi.kubevirt.io/storage.populator.pvcPrime") is not null)));
-        await EventuallyAsync(() => Task.FromResult(new[] { "fs", "raw" }.All(n => Stored("PersistentVolumeClaim", AnnotationOf(Stored("PersistentVolumeClaim", n), "cdi.kubevirt.io/storage.populator.pvcPrime") + "-scratch") is not null)));
+        await EventuallyAsync(() => Task.FromResult(FilesystemAndBlockDataVolumes.All(n => AnnotationOf(Stored("PersistentVolumeClaim", n), "cdi.kubevirt.io/storage.populator.pvcPrime") is not null)));
+        await EventuallyAsync(() => Task.FromResult(FilesystemAndBlockDataVolumes.All(n => Stored("PersistentVolumeClaim", AnnotationOf(Stored("PersistentVolumeClaim", n), "cdi.kubevirt.io/storage.populator.pvcPrime") + "-scratch") is not null)));
 
         // 10Gi less the class's 10% (rounded down to 1 MiB), plus the scratch class's 20%: 11171Mi.
         var fs = ScratchOf("fs");
@@ -406,7 +411,7 @@ public sealed class FakeScratchSpaceTests : FakeDataVolumeHarness
 
         // The DataVolume controller's own claim: the DataVolume stays Pending with the API's message.
         var refused = await WaitForEventAsync("disk", "DataVolume", e => e.Reason == "ErrExceededQuota");
-        Assert.Equal(("Warning", string.Format(Forbidden, "disk") + $"exceeded quota: storage, requested: requests.storage={TargetOf1Gi}, used: requests.storage=0, limited: requests.storage=1Gi"),
+        Assert.Equal(("Warning", Forbidden("disk") + $"exceeded quota: storage, requested: requests.storage={TargetOf1Gi}, used: requests.storage=0, limited: requests.storage=1Gi"),
             (refused.Type, refused.Message));
         var pending = await GetAsync("disk");
         Assert.Equal(("Pending", "No PVC found"), (Phase(pending), (string?)ConditionOf(pending, "Bound")!["message"]));
@@ -418,7 +423,7 @@ public sealed class FakeScratchSpaceTests : FakeDataVolumeHarness
         var primeName = "prime-" + Text(target["metadata"]!["uid"]);
         var noPrime = await WaitForEventAsync("disk", "PersistentVolumeClaim", e => e.Reason == "ErrCreatingPVCPrime");
         Assert.Equal(
-            ("Warning", string.Format(Forbidden, primeName) + $"exceeded quota: storage, requested: requests.storage={TargetOf1Gi}, used: requests.storage={TargetOf1Gi}, limited: requests.storage=1536Mi", "import-populator"),
+            ("Warning", Forbidden(primeName) + $"exceeded quota: storage, requested: requests.storage={TargetOf1Gi}, used: requests.storage={TargetOf1Gi}, limited: requests.storage=1536Mi", "import-populator"),
             (noPrime.Type, noPrime.Message, noPrime.Source.Component));
         Assert.Equal("Pending", Phase(await GetAsync("disk")));
 
@@ -436,7 +441,7 @@ public sealed class FakeScratchSpaceTests : FakeDataVolumeHarness
         var target = await WaitForObjectAsync("PersistentVolumeClaim", "disk", c => AnnotationOf(c, "cdi.kubevirt.io/storage.populator.pvcPrime") is not null);
         var primeName = AnnotationOf(target, "cdi.kubevirt.io/storage.populator.pvcPrime")!;
         var scratchName = primeName + "-scratch";
-        var refusal = string.Format(Forbidden, scratchName)
+        var refusal = Forbidden(scratchName)
             + $"exceeded quota: storage, requested: requests.storage={ScratchOf1Gi}, used: requests.storage={2 * TargetOf1Gi}, limited: requests.storage=3Gi";
 
         // The importer's controller records the refusal on the PVC' and retries; the populator copies it to the target.
@@ -463,7 +468,7 @@ public sealed class FakeScratchSpaceTests : FakeDataVolumeHarness
         await WaitForPhaseAsync("disk", "Succeeded");
 
         // The PVC' and the scratch PVC gave their share back; the target keeps its own.
-        Assert.Equal(TargetOf1Gi.ToString(), Text(Used("storage")!["requests.storage"]));
+        Assert.Equal(TargetOf1Gi.ToString(CultureInfo.InvariantCulture), Text(Used("storage")!["requests.storage"]));
     }
 
     [Fact]

@@ -457,7 +457,7 @@ public sealed class ImageUploadServiceTests : FakeClusterHarness
         Assert.Contains("stays empty when the body is a raw disk (as Import-CdiImage sends it)", result.DataVolume.Scratch.Reason);
     }
 
-    private string Compress(string tool, string file)
+    private static string Compress(string tool, string file)
     {
         ExternalTool.Run(tool, "-k", "-f", file);
         return file + (tool == "xz" ? ".xz" : ".gz");

@@ -36,7 +36,7 @@ public sealed partial class SelfContainedRepositoryTests
             {
                 foreach (Match match in ParentRun().Matches(lines[i]))
                 {
-                    var climbs = Regex.Matches(match.Groups[1].Value, @"\.\.").Count;
+                    var climbs = Regex.Count(match.Groups[1].Value, @"\.\.");
                     var target = match.Groups[2].Value;
 
                     // Scripts, project files and documents resolve ".." from their own folder, so a
@@ -65,7 +65,7 @@ public sealed partial class SelfContainedRepositoryTests
         string[] escapes = ["Path.Combine(Root, \"..\", \"shared\", \"image-corpus\")", ".." + "/shared/image-corpus", ".." + "\\shared\\cdi-reference", "Join-Path $PSScriptRoot '../../x'"];
         Assert.All(escapes, line => Assert.True(ParentRun().IsMatch(line) || CodeClimbingFromRoot().IsMatch(line), line));
         Assert.Equal("shared", ParentRun().Match("Path.Combine(directory, \"..\", \"shared\")").Groups[2].Value);
-        Assert.Equal(2, Regex.Matches(ParentRun().Match("'../../x'").Groups[1].Value, @"\.\.").Count);
+        Assert.Equal(2, Regex.Count(ParentRun().Match("'../../x'").Groups[1].Value, @"\.\."));
     }
 
     [Theory]

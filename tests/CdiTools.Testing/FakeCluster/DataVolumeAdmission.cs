@@ -20,6 +20,7 @@ internal static partial class DataVolumeAdmission
 
     private static readonly string[] AccessModes = ["ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod"];
     private static readonly string[] SourceKinds = ["http", "s3", "gcs", "registry", "pvc", "upload", "blank", "imageio", "vddk", "snapshot"];
+    private static readonly string[] VddkRequiredFields = ["secretRef", "uuid", "backingFile", "thumbprint"];
 
     /// <summary>One refusal reason, shaped like a Status cause.</summary>
     private sealed record Cause(string Type, string Message, string Field);
@@ -321,7 +322,7 @@ internal static partial class DataVolumeAdmission
 
     private static List<Cause> Vddk(JsonObject vddk)
     {
-        return new[] { "secretRef", "uuid", "backingFile", "thumbprint" }.Any(f => string.IsNullOrEmpty(Text(vddk[f])))
+        return VddkRequiredFields.Any(f => string.IsNullOrEmpty(Text(vddk[f])))
             ? [new Cause(Invalid, "spec.source.VDDK source VDDK is not valid", "spec.source.VDDK")]
             : Url(vddk, "VDDK");
     }

@@ -95,7 +95,7 @@ internal sealed partial class DataVolumeController
     private JsonObject? Claim(Tracked t, string? name) => name is null ? null : server.Store.Get(Claims, t.Namespace, name);
 
     /// <summary>The claim the worker pod fills: the PVC' on the populator path, else the target.</summary>
-    private string WorkClaimName(Tracked t) => t.PrimeName ?? t.Name;
+    private static string WorkClaimName(Tracked t) => t.PrimeName ?? t.Name;
 
     /// <summary>
     /// Makes sure the PVC' exists (createPVCPrime): the target's spec without its data source,

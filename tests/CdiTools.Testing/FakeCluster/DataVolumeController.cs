@@ -36,6 +36,10 @@ internal sealed partial class DataVolumeController : IDisposable
     /// <summary>What the importer's metrics report while it runs, one value a step (CDI formats them "%.2f%%").</summary>
     private static readonly string[] ProgressSteps = ["20.00%", "45.00%", "70.00%", "95.00%"];
 
+    private static readonly string[] OutOfSpaceErrors = ["is larger than the reported available", "no space left on device", "file largest block is bigger than maxblock", "disk quota exceeded"];
+
+    private static readonly string[] ImportSourceKinds = ["http", "s3", "gcs", "registry", "imageio", "vddk"];
+
     private readonly FakeApiServer server;
     private readonly bool enabled;
     private readonly Dictionary<string, Tracked> tracked = new(StringComparer.Ordinal);
@@ -175,8 +179,7 @@ internal sealed partial class DataVolumeController : IDisposable
     /// the event on the PVC keeps the whole text.
     /// </summary>
     private static string Simplify(string message) =>
-        new[] { "is larger than the reported available", "no space left on device", "file largest block is bigger than maxblock", "disk quota exceeded" }
-            .Any(m => message.Contains(m, StringComparison.Ordinal))
+        OutOfSpaceErrors.Any(m => message.Contains(m, StringComparison.Ordinal))
             ? "DataVolume too small to contain image"
             : message;
 
@@ -346,7 +349,7 @@ internal sealed partial class DataVolumeController : IDisposable
             _ when source["upload"] is JsonObject => Work.Upload,
             _ when source["pvc"] is JsonObject => Work.ClonePvc,
             _ when source["snapshot"] is JsonObject => Work.CloneSnapshot,
-            _ when new[] { "http", "s3", "gcs", "registry", "imageio", "vddk" }.Any(k => source[k] is JsonObject) => Work.Import,
+            _ when ImportSourceKinds.Any(k => source[k] is JsonObject) => Work.Import,
             _ => null,
         };
         if (dv["status"] is JsonObject { Count: > 0 } || work is null)

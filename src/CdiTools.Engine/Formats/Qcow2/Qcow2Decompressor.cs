@@ -41,7 +41,17 @@ internal abstract class Qcow2Decompressor : IDisposable
             }
         }
 
-        public override void Dispose() => inflater.Dispose();
+        public override void Dispose()
+        {
+            try
+            {
+                inflater.Dispose();
+            }
+            finally
+            {
+                base.Dispose();
+            }
+        }
     }
 
     // Where the system's zlib is missing: a 32 KiB-window decoder reads qemu's 4 KiB-window streams too.
@@ -102,7 +112,17 @@ internal abstract class Qcow2Decompressor : IDisposable
             }
         }
 
-        public override void Dispose() => decoder.Dispose();
+        public override void Dispose()
+        {
+            try
+            {
+                decoder.Dispose();
+            }
+            finally
+            {
+                base.Dispose();
+            }
+        }
     }
 
     private sealed class ZstdClusterDecompressor : Qcow2Decompressor
@@ -134,6 +154,16 @@ internal abstract class Qcow2Decompressor : IDisposable
             }
         }
 
-        public override void Dispose() => decompressor.Dispose();
+        public override void Dispose()
+        {
+            try
+            {
+                decompressor.Dispose();
+            }
+            finally
+            {
+                base.Dispose();
+            }
+        }
     }
 }

@@ -147,7 +147,7 @@ internal sealed class VhdxLayout
         };
     }
 
-    private Span<byte> ChooseHeader(byte[] section)
+    private static Span<byte> ChooseHeader(byte[] section)
     {
         var first = section.AsSpan(Header1Offset, HeaderSize);
         var second = section.AsSpan(Header2Offset, HeaderSize);

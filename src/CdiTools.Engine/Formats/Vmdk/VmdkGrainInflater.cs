@@ -54,7 +54,17 @@ internal abstract class VmdkGrainInflater : IDisposable
             throw Corrupt(hostOffset, detail);
         }
 
-        public override void Dispose() => inflater.Dispose();
+        public override void Dispose()
+        {
+            try
+            {
+                inflater.Dispose();
+            }
+            finally
+            {
+                base.Dispose();
+            }
+        }
     }
 
     private sealed class ManagedInflater : VmdkGrainInflater

@@ -408,7 +408,7 @@ internal sealed class VmdkStreamDriver : IImageDriver
         }
     }
 
-    private void CheckMetadataLength(ulong sectors, long needed, long markerOffset, string what)
+    private static void CheckMetadataLength(ulong sectors, long needed, long markerOffset, string what)
     {
         var minimum = (needed + VmdkHeader.Sector - 1) / VmdkHeader.Sector;
         if (sectors < (ulong)minimum || sectors > (ulong)minimum + 1)

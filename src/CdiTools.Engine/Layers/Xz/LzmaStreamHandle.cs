@@ -17,7 +17,8 @@ internal sealed unsafe class LzmaStreamHandle : SafeHandle
 
     private static int live;
 
-    private LzmaStreamHandle()
+    // As visible as the type, as the marshaller expects of a SafeHandle (CA1419); CreateDecoder is still the way to make one.
+    public LzmaStreamHandle()
         : base(0, ownsHandle: true)
     {
     }

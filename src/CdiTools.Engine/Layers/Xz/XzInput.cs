@@ -154,9 +154,7 @@ internal sealed class XzInput : Stream
 
     // Only the owning decoder releases the buffer (see Release): SharpCompress's LZMA stream
     // disposes its input when it is disposed, and that input is this.
-    protected override void Dispose(bool disposing)
-    {
-    }
+    protected override void Dispose(bool disposing) => base.Dispose(disposing);
 
     /// <summary>Returns the buffer to the pool; the source belongs to the caller.</summary>
     public void Release()

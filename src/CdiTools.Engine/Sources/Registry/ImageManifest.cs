@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 
 namespace CdiTools.Engine.Sources.Registry;
@@ -46,6 +47,8 @@ internal sealed record ImageManifest(string MediaType, string Digest, Descriptor
 {
     /// <summary>The most a manifest or index may weigh: the distribution spec lets registries refuse more than 4 MiB.</summary>
     public const int MaxBytes = 4 << 20;
+
+    private static readonly SearchValues<char> LowerHex = SearchValues.Create("0123456789abcdef");
 
     public bool IsIndex => MediaTypes.IsIndex(MediaType);
 
@@ -126,7 +129,7 @@ internal sealed record ImageManifest(string MediaType, string Digest, Descriptor
             throw new ImageException("RegistryManifestInvalid", $"The {what} has a descriptor without a digest or a size.");
         }
 
-        if (!digest.StartsWith("sha256:", StringComparison.Ordinal) || digest.Length != 71 || digest.AsSpan(7).ContainsAnyExcept("0123456789abcdef"))
+        if (!digest.StartsWith("sha256:", StringComparison.Ordinal) || digest.Length != 71 || digest.AsSpan(7).ContainsAnyExcept(LowerHex))
         {
             throw new ImageException("RegistryUnsupportedDigest", $"The {what} refers to '{digest}'; only sha256 digests are verified, so only they are read.");
         }

@@ -1,4 +1,5 @@
 using System.Formats.Tar;
+using System.Globalization;
 using System.Text;
 using CdiTools.Engine.Layers.Tar;
 using CdiTools.Engine.Sources;
@@ -97,7 +98,7 @@ public sealed class TarFormatTests : IDisposable
         // A 9 GiB member (beyond ustar's 8 GiB octal field), laid out as GNU tar writes it; the
         // archive file is sparse on disk, so the test costs a few blocks.
         const long size = (9L << 30) + 77;
-        var head = (byte[])[.. TarBlocks.Pax(("size", size.ToString())), .. TarBlocks.Header("big.raw", 0, '0')];
+        var head = (byte[])[.. TarBlocks.Pax(("size", size.ToString(CultureInfo.InvariantCulture))), .. TarBlocks.Header("big.raw", 0, '0')];
         var path = workspace.PathOf("big.tar");
         var marks = new[] { 0L, 5L << 30, size - 4 };
         using (var file = new FileStream(path, FileMode.Create))

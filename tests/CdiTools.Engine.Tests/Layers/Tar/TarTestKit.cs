@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Security.Cryptography;
 using CdiTools.Engine.Layers.Tar;
 using CdiTools.Engine.Sources;
@@ -203,9 +204,9 @@ internal static class TarBlocks
         {
             var body = $" {key}={value}\n";
             var length = body.Length + 1;
-            while ((length.ToString().Length + body.Length) != length)
+            while ((length.ToString(CultureInfo.InvariantCulture).Length + body.Length) != length)
             {
-                length = length.ToString().Length + body.Length;
+                length = length.ToString(CultureInfo.InvariantCulture).Length + body.Length;
             }
 
             text.Append(length).Append(body);

@@ -4,7 +4,7 @@ using CdiTools.Engine.Layers.Xz;
 namespace CdiTools.Engine.Tests.Layers.Xz;
 
 /// <summary>Valid .xz layers decode to exactly what xz compressed, through liblzma and through the managed decoder.</summary>
-[Collection(XzCollection.Name)]
+[Collection(XzTestSet.Name)]
 public sealed class XzDecodeTests(XzFiles files)
 {
     private static readonly byte[] PayloadA = XzFiles.Mixed(1 << 20, seed: 1);

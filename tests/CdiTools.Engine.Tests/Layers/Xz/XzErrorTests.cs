@@ -5,7 +5,7 @@ using CdiTools.Engine.Layers.Xz;
 namespace CdiTools.Engine.Tests.Layers.Xz;
 
 /// <summary>Damaged and foreign input fails with the same ImageException ids from both decoders.</summary>
-[Collection(XzCollection.Name)]
+[Collection(XzTestSet.Name)]
 public sealed class XzErrorTests(XzFiles files)
 {
     private static readonly byte[] Payload = XzFiles.Mixed(1 << 20, seed: 1);

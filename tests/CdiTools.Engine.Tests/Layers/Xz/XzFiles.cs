@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using CdiTools.Engine.Layers.Xz;
@@ -7,7 +8,7 @@ namespace CdiTools.Engine.Tests.Layers.Xz;
 
 /// <summary>The xz tests share one temp directory of fixtures, made with the xz CLI on first use.</summary>
 [CollectionDefinition(Name)]
-public sealed class XzCollection : ICollectionFixture<XzFiles>
+public sealed class XzTestSet : ICollectionFixture<XzFiles>
 {
     public const string Name = "Xz";
 }
@@ -148,7 +149,7 @@ public sealed class XzFiles : IDisposable
         process.WaitForExit();
         File.Delete(path);
         var totals = lines.Single(line => line.StartsWith("totals\t", StringComparison.Ordinal)).Split('\t');
-        return (int.Parse(totals[1]), int.Parse(totals[2]), totals[6]);
+        return (int.Parse(totals[1], CultureInfo.InvariantCulture), int.Parse(totals[2], CultureInfo.InvariantCulture), totals[6]);
     }
 
     /// <summary>Decodes all of <paramref name="compressed"/> with the chosen decoder, checking it really is that decoder.</summary>

@@ -4,7 +4,7 @@ using CdiTools.Engine.Layers.Xz;
 namespace CdiTools.Engine.Tests.Layers.Xz;
 
 /// <summary>Who frees what: the decoders release liblzma's state and the compressed stream once, whatever happened.</summary>
-[Collection(XzCollection.Name)]
+[Collection(XzTestSet.Name)]
 public sealed class XzLifetimeTests(XzFiles files)
 {
     private static readonly byte[] Payload = XzFiles.Mixed(300_000, seed: 5);

@@ -147,7 +147,7 @@ public sealed class RegistryImages : IDisposable
 }
 
 [CollectionDefinition(Name)]
-public sealed class RegistryCollection : ICollectionFixture<RegistryImages>
+public sealed class RegistryTestSet : ICollectionFixture<RegistryImages>
 {
     public const string Name = "Registry";
 }

@@ -5,7 +5,7 @@ using CdiTools.Testing.Registry;
 namespace CdiTools.Engine.Tests.Sources.Registry;
 
 /// <summary>Container disks pulled from a real registry over plain HTTP on loopback, converted and compared with qemu-img's conversion.</summary>
-[Collection(RegistryCollection.Name)]
+[Collection(RegistryTestSet.Name)]
 public sealed class RegistryImportTests(RegistryImages images)
 {
     [Theory]

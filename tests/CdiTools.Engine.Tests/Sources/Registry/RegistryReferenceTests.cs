@@ -6,6 +6,8 @@ public sealed class RegistryReferenceTests
 {
     private const string Digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
+    private static readonly string[] NonGoArchitectures = ["x64", "x86_64", "aarch64"];
+
     [Theory]
     [InlineData("docker://cirros", "docker.io", "registry-1.docker.io", "library/cirros", "latest", null)]
     [InlineData("docker://kubevirt/cirros:v1", "docker.io", "registry-1.docker.io", "kubevirt/cirros", "v1", null)]
@@ -108,7 +110,7 @@ public sealed class RegistryReferenceTests
     public void Platform_Current_IsLinuxInGoNames()
     {
         Assert.Equal("linux", ImagePlatform.Current.Os);
-        Assert.DoesNotContain(ImagePlatform.Current.Architecture, new[] { "x64", "x86_64", "aarch64" });
+        Assert.DoesNotContain(ImagePlatform.Current.Architecture, NonGoArchitectures);
     }
 
     [Fact]
