@@ -71,22 +71,19 @@ public sealed partial record ImageChecksum
         algorithm ??= Algorithms.FirstOrDefault(a => a.Value.HexLength == hex.Length).Key;
         if (algorithm is null || !Algorithms.TryGetValue(algorithm, out var known))
         {
-            throw new ImageException(
-                "InvalidChecksum",
+            throw new ImageException(ImageErrors.InvalidChecksum,
                 $"'{Shorten(trimmed)}' is not a checksum CdiTools reads. Give HEX, ALGORITHM:HEX (md5, sha1, sha256 or sha512), a sha256sum line (HEX  FILE) or a BSD line (SHA256 (FILE) = HEX).");
         }
 
         if (hex.Length != known.HexLength || !hex.All(char.IsAsciiHexDigit))
         {
-            throw new ImageException(
-                "InvalidChecksum",
+            throw new ImageException(ImageErrors.InvalidChecksum,
                 $"'{Shorten(hex)}' is not a {algorithm.ToLowerInvariant()} digest: that is {known.HexLength} hexadecimal digits.");
         }
 
         if (named is not null && imageName is not null && !string.Equals(Path.GetFileName(named), Path.GetFileName(imageName), StringComparison.Ordinal))
         {
-            throw new ImageException(
-                "ChecksumForAnotherFile",
+            throw new ImageException(ImageErrors.ChecksumForAnotherFile,
                 $"The checksum line is for '{Shorten(named)}', not for '{Path.GetFileName(imageName)}'; take the line of this image.");
         }
 

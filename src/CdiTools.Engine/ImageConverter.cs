@@ -30,7 +30,7 @@ public static class ImageConverter
         {
             // qemu-img would write an empty file, and CDI would fill a volume with nothing; an
             // empty image is a failed download or a wrong file far more often than a wish.
-            throw new ImageException("EmptyImage", $"The image holds no disk: its {string.Join(" > ", image.FormatChain)} content is 0 bytes long. Check that it is the file you meant.");
+            throw new ImageException(ImageErrors.EmptyImage, $"The image holds no disk: its {string.Join(" > ", image.FormatChain)} content is 0 bytes long. Check that it is the file you meant.");
         }
 
         output.Finish();

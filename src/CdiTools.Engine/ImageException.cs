@@ -7,19 +7,22 @@ namespace CdiTools.Engine;
 /// </summary>
 public sealed class ImageException : Exception
 {
-    public ImageException(string errorId, string message, long? offset = null, Exception? innerException = null)
+    public ImageException(ImageError error, string message, long? offset = null, Exception? innerException = null)
         : base(offset is null ? message : $"{message} (at offset {offset.Value:N0})", innerException)
     {
-        ErrorId = errorId;
+        Error = error;
         Offset = offset;
     }
 
+    /// <summary>The refusal's id and kind, as <see cref="ImageErrors"/> declares them.</summary>
+    public ImageError Error { get; }
+
     /// <summary>A stable identifier of the refusal, such as <c>Qcow2ClusterBitsOutOfRange</c>.</summary>
-    public string ErrorId { get; }
+    public string ErrorId => Error.Id;
 
     /// <summary>The byte offset in the layer the problem was found at, where one applies.</summary>
     public long? Offset { get; }
 
     /// <summary>True when the image is fine but uses something the engine does not convert (a backing file, encryption, ...).</summary>
-    public bool IsUnsupported => ErrorId.Contains("Unsupported", StringComparison.Ordinal) || ErrorId.EndsWith("NotSupported", StringComparison.Ordinal);
+    public bool IsUnsupported => Error.Kind == ImageErrorKind.Unsupported;
 }

@@ -57,7 +57,7 @@ public static class ImageOpener
             {
                 if (depth > options.MaxLayers)
                 {
-                    throw new ImageException("TooManyLayers", $"The image is wrapped in more than {options.MaxLayers} layers ({string.Join(" > ", chain)}).");
+                    throw new ImageException(ImageErrors.TooManyLayers, $"The image is wrapped in more than {options.MaxLayers} layers ({string.Join(" > ", chain)}).");
                 }
 
                 byte[] head;
@@ -154,7 +154,7 @@ public static class ImageOpener
     }
 
     private static ImageException Unsupported(LayerKind kind) => new(
-        "UnsupportedImageFormat",
+        ImageErrors.UnsupportedImageFormat,
         $"The image is {kind.ToString().ToLowerInvariant()}, a format CDI does not import (it takes raw, qcow2, vmdk, vdi, vhd and vhdx); convert it with 'qemu-img convert -O qcow2' first.");
 
     // Behind one or more wrappers the format layer is a forward stream that decoders fill: they

@@ -217,8 +217,7 @@ internal sealed class RawOutput : IDisposable
     {
         if (limit is { } max && Position + count > max)
         {
-            throw new ImageException(
-                "OutputBeyondVirtualSize",
+            throw new ImageException(ImageErrors.OutputBeyondVirtualSize,
                 $"The image produces more than its virtual size of {max:N0} bytes.",
                 Position + count);
         }

@@ -330,7 +330,7 @@ public sealed class ImageUploadService(CdiApi api)
         return failure switch
         {
             OperationCanceledException => failure,
-            ImageException image => new ImageException(image.ErrorId, $"{image.Message} {note}", null, image),
+            ImageException image => new ImageException(image.Error, $"{image.Message} {note}", null, image),
             ClusterException cluster => new ClusterException(cluster.ErrorId, cluster.Kind, $"{cluster.Message} {note}", cluster),
             UnauthorizedAccessException => new UnauthorizedAccessException($"{failure.Message} {note}", failure),
             _ => new IOException($"{failure.Message} {note}", failure),

@@ -14,8 +14,8 @@ internal sealed class BlockMap
 
     /// <param name="entries">The table, at least one entry per block of the disk.</param>
     /// <param name="firstAbsent">Entries at or above this value mean "no data here, read zeros".</param>
-    /// <param name="errorPrefix">The format's prefix for error ids (Vhd, Vdi).</param>
-    public BlockMap(uint[] entries, int blockSize, long virtualSize, long hostBase, long hostUnit, uint firstAbsent, string errorPrefix)
+    /// <param name="errors">The format's errors (VHD's, VDI's).</param>
+    public BlockMap(uint[] entries, int blockSize, long virtualSize, long hostBase, long hostUnit, uint firstAbsent, BlockMapErrors errors)
     {
         this.entries = entries;
         this.hostBase = hostBase;
@@ -24,7 +24,7 @@ internal sealed class BlockMap
         BlockSize = blockSize;
         VirtualSize = virtualSize;
         BlockCount = (virtualSize + blockSize - 1) / blockSize;
-        ErrorPrefix = errorPrefix;
+        Errors = errors;
         if (entries.LongLength < BlockCount)
         {
             throw new ArgumentException("The table does not cover the disk.", nameof(entries));
@@ -37,7 +37,7 @@ internal sealed class BlockMap
 
     public long BlockCount { get; }
 
-    public string ErrorPrefix { get; }
+    public BlockMapErrors Errors { get; }
 
     public bool IsPresent(long block) => entries[block] < firstAbsent;
 
@@ -61,7 +61,7 @@ internal sealed class BlockMap
             if (IsPresent(block) && HostOffset(block) + GuestBytes(block) > fileLength)
             {
                 throw new ImageException(
-                    $"{ErrorPrefix}OffsetBeyondEndOfFile",
+                    Errors.OffsetBeyondEndOfFile,
                     $"Block {block:N0} of the disk lies at 0x{HostOffset(block):X}, past the end of the {fileLength:N0}-byte image: it is truncated or damaged.",
                     HostOffset(block));
             }

@@ -34,7 +34,7 @@ internal static class BlockMapRandomReader
                 if (read != count)
                 {
                     throw new ImageException(
-                        $"{map.ErrorPrefix}OffsetBeyondEndOfFile",
+                        map.Errors.OffsetBeyondEndOfFile,
                         $"The image ends inside block {block:N0} of the disk.",
                         host + read);
                 }

@@ -14,14 +14,14 @@ internal sealed class BlockMapStreamReader : IDisposable
     private const int ChunkSize = 1 << 20;
 
     private readonly Stream stream;
-    private readonly string errorPrefix;
+    private readonly BlockMapErrors errors;
     private readonly ImageOpenOptions options;
     private BlockStore? store;
 
-    public BlockMapStreamReader(Stream stream, string errorPrefix, ImageOpenOptions options)
+    public BlockMapStreamReader(Stream stream, BlockMapErrors errors, ImageOpenOptions options)
     {
         this.stream = stream;
-        this.errorPrefix = errorPrefix;
+        this.errors = errors;
         this.options = options;
     }
 
@@ -47,7 +47,7 @@ internal sealed class BlockMapStreamReader : IDisposable
     /// <summary>Writes the whole disk, then reads the input to its end so the layers below check their own integrity.</summary>
     public void Convert(BlockMap map, RawOutput output, CancellationToken cancellationToken)
     {
-        store = new BlockStore(map.BlockSize, options.MemoryBudget, options.ScratchDirectory, $"{errorPrefix}OffsetBeyondEndOfFile");
+        store = new BlockStore(map.BlockSize, options.MemoryBudget, options.ScratchDirectory, errors.OffsetBeyondEndOfFile);
         var order = FileOrder(map);
         var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(map.BlockSize, ChunkSize));
         try
@@ -232,11 +232,11 @@ internal sealed class BlockMapStreamReader : IDisposable
     }
 
     private ImageException Truncated(string what) =>
-        new($"{errorPrefix}OffsetBeyondEndOfFile", $"The image ends before {what}: it is truncated or damaged.", Position);
+        new(errors.OffsetBeyondEndOfFile, $"The image ends before {what}: it is truncated or damaged.", Position);
 
     private ImageException NotStreamable(string reason, long offset) =>
         new(
-            $"{errorPrefix}LayoutNotStreamable",
+            errors.LayoutNotStreamable,
             $"The image cannot be read forward in one pass: {reason}. Give it as a file or from a server that allows range requests.",
             offset);
 }

@@ -8,7 +8,7 @@ namespace CdiTools.Engine.Formats;
 /// that is deleted when the store is disposed. Spilled bytes are counted, since keeping data is
 /// exactly what streaming conversion exists to avoid.
 /// </summary>
-internal sealed class BlockStore(int blockSize, long memoryBudget, string? scratchDirectory, string truncatedErrorId) : IDisposable
+internal sealed class BlockStore(int blockSize, long memoryBudget, string? scratchDirectory, ImageError truncatedErrorId) : IDisposable
 {
     private readonly Dictionary<long, Entry> entries = [];
     private SafeFileHandle? scratch;

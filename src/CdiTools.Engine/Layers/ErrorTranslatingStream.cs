@@ -6,7 +6,7 @@ namespace CdiTools.Engine.Layers;
 /// Turns a decoder's own exceptions into <see cref="ImageException"/>s with stable ids
 /// (<c>GzipCorrupt</c>, <c>ZstdTruncated</c>, ...) and the compressed offset where it stopped.
 /// </summary>
-internal sealed class ErrorTranslatingStream(Stream decoder, string layer) : ForwardReadStream
+internal sealed class ErrorTranslatingStream(Stream decoder, string layer, ImageError truncatedError, ImageError corruptError) : ForwardReadStream
 {
     private long decoded;
 
@@ -24,7 +24,7 @@ internal sealed class ErrorTranslatingStream(Stream decoder, string layer) : For
                 || e.Message.Contains("truncated", StringComparison.OrdinalIgnoreCase)
                 || e.Message.Contains("Unexpected end", StringComparison.OrdinalIgnoreCase);
             throw new ImageException(
-                layer + (truncated ? "Truncated" : "Corrupt"),
+                truncated ? truncatedError : corruptError,
                 $"The {layer.ToLowerInvariant()} layer is {(truncated ? "truncated" : "corrupt")} after {decoded:N0} decoded bytes: {e.Message}",
                 innerException: e);
         }

@@ -60,8 +60,7 @@ internal sealed class CountingStream : ForwardReadStream
         var actual = Convert.ToHexStringLower(hash.GetHashAndReset());
         if (!string.Equals(actual, expected!.Hex, StringComparison.Ordinal))
         {
-            throw new ImageException(
-                "ChecksumMismatch",
+            throw new ImageException(ImageErrors.ChecksumMismatch,
                 $"The {expected.Algorithm} of the image file as it is stored (all {BytesRead:N0} bytes, before anything is unpacked) is {actual}, not the expected {expected.Hex}: the file was changed or damaged on the way, or the checksum is for another file.");
         }
     }

@@ -22,7 +22,7 @@ internal static class ReferencedFile
     /// <param name="notFileId">The error id of a name that is not a regular file.</param>
     /// <param name="notFoundId">The error id of a name that cannot be opened.</param>
     /// <param name="advice">What to do instead, appended to refusals that leave the folder.</param>
-    public static FileSource Open(string folder, string name, string description, string outsideId, string notFileId, string notFoundId, string advice)
+    public static FileSource Open(string folder, string name, string description, ImageError outsideId, ImageError notFileId, ImageError notFoundId, string advice)
     {
         if (name.Length == 0 || name.Contains('\0', StringComparison.Ordinal))
         {

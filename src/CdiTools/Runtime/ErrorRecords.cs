@@ -26,8 +26,8 @@ internal static class ErrorRecords
     {
         var advice = image.ErrorId switch
         {
-            "HttpTlsUntrusted" => "Give the certificate of the CA that issued the server's certificate with -CertificateFile ca.pem (a PEM bundle); -SkipCertificateCheck turns the check off, for a test server only.",
-            "HttpTlsNameMismatch" => "Use a URL with a name the certificate lists; -SkipCertificateCheck turns the check off, for a test server only.",
+            nameof(ImageErrors.HttpTlsUntrusted) => "Give the certificate of the CA that issued the server's certificate with -CertificateFile ca.pem (a PEM bundle); -SkipCertificateCheck turns the check off, for a test server only.",
+            nameof(ImageErrors.HttpTlsNameMismatch) => "Use a URL with a name the certificate lists; -SkipCertificateCheck turns the check off, for a test server only.",
             _ => null,
         };
         if (advice is not null)
@@ -71,19 +71,17 @@ internal static class ErrorRecords
         _ => ErrorCategory.NotSpecified,
     };
 
-    private static ErrorCategory Category(ImageException exception) => exception.ErrorId switch
+    // Each id's kind is declared with it in ImageErrors.
+    private static ErrorCategory Category(ImageException exception) => exception.Error.Kind switch
     {
-        "ChecksumMismatch" or "RegistryDigestMismatch" => ErrorCategory.InvalidResult,
-        "InvalidChecksum" or "ChecksumForAnotherFile" => ErrorCategory.InvalidArgument,
-        "RegistryNotFound" or "RegistryPlatformNotFound" => ErrorCategory.ObjectNotFound,
-        "RegistryUnauthorized" => ErrorCategory.PermissionDenied,
-        "RegistryInvalidReference" or "RegistryInvalidPlatform" => ErrorCategory.InvalidArgument,
-        "HttpNotFound" => ErrorCategory.ObjectNotFound,
-        "HttpUnauthorized" => ErrorCategory.PermissionDenied,
-        "HttpTimeout" => ErrorCategory.OperationTimeout,
-        var id when id.StartsWith("HttpTls", StringComparison.Ordinal) || id is "HttpCaBundleInvalid" or "HttpRedirectRefused" => ErrorCategory.SecurityError,
-        var id when id.StartsWith("Http", StringComparison.Ordinal) => ErrorCategory.ConnectionError,
-        _ when exception.IsUnsupported => ErrorCategory.NotImplemented,
+        ImageErrorKind.Unsupported => ErrorCategory.NotImplemented,
+        ImageErrorKind.InvalidArgument => ErrorCategory.InvalidArgument,
+        ImageErrorKind.Mismatch => ErrorCategory.InvalidResult,
+        ImageErrorKind.NotFound => ErrorCategory.ObjectNotFound,
+        ImageErrorKind.PermissionDenied => ErrorCategory.PermissionDenied,
+        ImageErrorKind.Timeout => ErrorCategory.OperationTimeout,
+        ImageErrorKind.Security => ErrorCategory.SecurityError,
+        ImageErrorKind.Connection => ErrorCategory.ConnectionError,
         _ => ErrorCategory.InvalidData,
     };
 }

@@ -53,7 +53,7 @@ internal sealed class Qcow2Mapping(Qcow2Header header, long? fileLength)
     {
         if ((entry & L1Reserved) != 0)
         {
-            throw new ImageException("Qcow2L1ReservedBits", $"L1 entry 0x{entry:X16} has reserved bits set.", entryOffset);
+            throw new ImageException(ImageErrors.Qcow2L1ReservedBits, $"L1 entry 0x{entry:X16} has reserved bits set.", entryOffset);
         }
 
         var offset = (long)(entry & L1OffsetMask);
@@ -64,12 +64,12 @@ internal sealed class Qcow2Mapping(Qcow2Header header, long? fileLength)
 
         if ((offset & (clusterSize - 1)) != 0)
         {
-            throw new ImageException("Qcow2L2OffsetMisaligned", $"The L2 table offset 0x{offset:X} is not aligned to the {clusterSize}-byte cluster.", entryOffset);
+            throw new ImageException(ImageErrors.Qcow2L2OffsetMisaligned, $"The L2 table offset 0x{offset:X} is not aligned to the {clusterSize}-byte cluster.", entryOffset);
         }
 
         if (fileLength is { } length && offset + clusterSize > length)
         {
-            throw new ImageException("Qcow2OffsetBeyondEndOfFile", $"The L2 table at 0x{offset:X} lies beyond the end of the {length:N0}-byte file.", entryOffset);
+            throw new ImageException(ImageErrors.Qcow2OffsetBeyondEndOfFile, $"The L2 table at 0x{offset:X} lies beyond the end of the {length:N0}-byte file.", entryOffset);
         }
 
         return offset;
@@ -86,7 +86,7 @@ internal sealed class Qcow2Mapping(Qcow2Header header, long? fileLength)
         {
             if (header.ExtendedL2 && BinaryPrimitives.ReadUInt64BigEndian(table[(at + 8)..]) != 0)
             {
-                throw new ImageException("Qcow2SubclusterBitmapInvalid", "A compressed cluster has a non-zero subcluster bitmap.", entryOffset + 8);
+                throw new ImageException(ImageErrors.Qcow2SubclusterBitmapInvalid, "A compressed cluster has a non-zero subcluster bitmap.", entryOffset + 8);
             }
 
             var descriptor = entry & ((1UL << 62) - 1);
@@ -95,7 +95,7 @@ internal sealed class Qcow2Mapping(Qcow2Header header, long? fileLength)
             var length = (sectors * 512) - (int)(offset & 511);
             if (offset == 0 || offset >= Qcow2Header.MaxHostOffset)
             {
-                throw new ImageException("Qcow2CompressedOffsetInvalid", $"Compressed cluster offset 0x{offset:X} is invalid.", entryOffset);
+                throw new ImageException(ImageErrors.Qcow2CompressedOffsetInvalid, $"Compressed cluster offset 0x{offset:X} is invalid.", entryOffset);
             }
 
             if (fileLength is { } fileEnd)
@@ -103,7 +103,7 @@ internal sealed class Qcow2Mapping(Qcow2Header header, long? fileLength)
                 // The compressed bytes may end short of their last sector at the end of the file.
                 if (offset >= fileEnd || offset + length - 511 > fileEnd)
                 {
-                    throw new ImageException("Qcow2OffsetBeyondEndOfFile", $"Compressed data at 0x{offset:X} ({length} bytes) lies beyond the end of the {fileEnd:N0}-byte file.", entryOffset);
+                    throw new ImageException(ImageErrors.Qcow2OffsetBeyondEndOfFile, $"Compressed data at 0x{offset:X} ({length} bytes) lies beyond the end of the {fileEnd:N0}-byte file.", entryOffset);
                 }
             }
 
@@ -112,13 +112,13 @@ internal sealed class Qcow2Mapping(Qcow2Header header, long? fileLength)
 
         if ((entry & L2StandardReserved) != 0)
         {
-            throw new ImageException("Qcow2L2ReservedBits", $"L2 entry 0x{entry:X16} has reserved bits set.", entryOffset);
+            throw new ImageException(ImageErrors.Qcow2L2ReservedBits, $"L2 entry 0x{entry:X16} has reserved bits set.", entryOffset);
         }
 
         var host = (long)(entry & L2OffsetMask);
         if ((host & (clusterSize - 1)) != 0)
         {
-            throw new ImageException("Qcow2DataOffsetMisaligned", $"The data cluster offset 0x{host:X} is not aligned to the {clusterSize}-byte cluster.", entryOffset);
+            throw new ImageException(ImageErrors.Qcow2DataOffsetMisaligned, $"The data cluster offset 0x{host:X} is not aligned to the {clusterSize}-byte cluster.", entryOffset);
         }
 
         var zeroFlag = (entry & 1) != 0;
@@ -126,7 +126,7 @@ internal sealed class Qcow2Mapping(Qcow2Header header, long? fileLength)
         {
             if (zeroFlag)
             {
-                throw new ImageException("Qcow2L2ReservedBits", "Bit 0 of an extended L2 entry is reserved but set.", entryOffset);
+                throw new ImageException(ImageErrors.Qcow2L2ReservedBits, "Bit 0 of an extended L2 entry is reserved but set.", entryOffset);
             }
 
             var bitmap = BinaryPrimitives.ReadUInt64BigEndian(table[(at + 8)..]);
@@ -134,12 +134,12 @@ internal sealed class Qcow2Mapping(Qcow2Header header, long? fileLength)
             var zeros = (uint)(bitmap >> 32);
             if ((allocated & zeros) != 0)
             {
-                throw new ImageException("Qcow2SubclusterBitmapInvalid", $"Subcluster bitmap 0x{bitmap:X16} marks subclusters both allocated and zero.", entryOffset + 8);
+                throw new ImageException(ImageErrors.Qcow2SubclusterBitmapInvalid, $"Subcluster bitmap 0x{bitmap:X16} marks subclusters both allocated and zero.", entryOffset + 8);
             }
 
             if (host == 0 && allocated != 0)
             {
-                throw new ImageException("Qcow2SubclusterBitmapInvalid", $"Subcluster bitmap 0x{bitmap:X16} marks subclusters allocated in an unallocated cluster.", entryOffset + 8);
+                throw new ImageException(ImageErrors.Qcow2SubclusterBitmapInvalid, $"Subcluster bitmap 0x{bitmap:X16} marks subclusters allocated in an unallocated cluster.", entryOffset + 8);
             }
 
             if (allocated == 0)
@@ -157,7 +157,7 @@ internal sealed class Qcow2Mapping(Qcow2Header header, long? fileLength)
         {
             if (header.Version == 2)
             {
-                throw new ImageException("Qcow2ZeroFlagInV2", "A version 2 image may not have zero clusters, but this L2 entry has the zero flag.", entryOffset);
+                throw new ImageException(ImageErrors.Qcow2ZeroFlagInV2, "A version 2 image may not have zero clusters, but this L2 entry has the zero flag.", entryOffset);
             }
 
             return Qcow2Cluster.Zero;
@@ -176,7 +176,7 @@ internal sealed class Qcow2Mapping(Qcow2Header header, long? fileLength)
     {
         if (host >= Qcow2Header.MaxHostOffset || (fileLength is { } length && host + bytesNeeded > length))
         {
-            throw new ImageException("Qcow2OffsetBeyondEndOfFile", $"The data cluster at 0x{host:X} lies beyond the end of the {(fileLength ?? 0):N0}-byte file.", entryOffset);
+            throw new ImageException(ImageErrors.Qcow2OffsetBeyondEndOfFile, $"The data cluster at 0x{host:X} lies beyond the end of the {(fileLength ?? 0):N0}-byte file.", entryOffset);
         }
     }
 }

@@ -23,7 +23,7 @@ internal abstract class Qcow2Decompressor : IDisposable
     }
 
     protected static ImageException Corrupt(long hostOffset, string detail, Exception? inner = null) =>
-        new("Qcow2CompressedClusterCorrupt", $"The compressed cluster at 0x{hostOffset:X} does not decompress to a full cluster: {detail}.", hostOffset, inner);
+        new(ImageErrors.Qcow2CompressedClusterCorrupt, $"The compressed cluster at 0x{hostOffset:X} does not decompress to a full cluster: {detail}.", hostOffset, inner);
 
     // qemu inflates raw deflate with a 4 KiB window (inflateInit2(-12), qcow2-threads.c) and
     // accepts Z_BUF_ERROR once the cluster is full; so does this, with one inflater reset per cluster.

@@ -98,7 +98,7 @@ internal sealed class Qcow2Header
     {
         if (head.Length < 24)
         {
-            throw new ImageException("Qcow2HeaderTruncated", $"The image ends after {head.Length} bytes, inside its qcow2 header.", head.Length);
+            throw new ImageException(ImageErrors.Qcow2HeaderTruncated, $"The image ends after {head.Length} bytes, inside its qcow2 header.", head.Length);
         }
 
         CheckVersion(BinaryPrimitives.ReadInt32BigEndian(head[4..]));
@@ -116,12 +116,12 @@ internal sealed class Qcow2Header
     {
         if (cluster0.Length < V2HeaderLength)
         {
-            throw new ImageException("Qcow2HeaderTruncated", $"The qcow2 header needs {V2HeaderLength} bytes; the image has {cluster0.Length}.", cluster0.Length);
+            throw new ImageException(ImageErrors.Qcow2HeaderTruncated, $"The qcow2 header needs {V2HeaderLength} bytes; the image has {cluster0.Length}.", cluster0.Length);
         }
 
         if (BinaryPrimitives.ReadUInt32BigEndian(cluster0) != 0x514649FB)
         {
-            throw new ImageException("Qcow2BadMagic", "The image does not start with the qcow2 magic QFI\\xFB.", 0);
+            throw new ImageException(ImageErrors.Qcow2BadMagic, "The image does not start with the qcow2 magic QFI\\xFB.", 0);
         }
 
         var version = BinaryPrimitives.ReadInt32BigEndian(cluster0[4..]);
@@ -139,7 +139,7 @@ internal sealed class Qcow2Header
         {
             if (cluster0.Length < V3MinHeaderLength)
             {
-                throw new ImageException("Qcow2HeaderTruncated", $"A version 3 header needs {V3MinHeaderLength} bytes; the image has {cluster0.Length}.", cluster0.Length);
+                throw new ImageException(ImageErrors.Qcow2HeaderTruncated, $"A version 3 header needs {V3MinHeaderLength} bytes; the image has {cluster0.Length}.", cluster0.Length);
             }
 
             incompatible = BinaryPrimitives.ReadUInt64BigEndian(cluster0[72..]);
@@ -149,19 +149,19 @@ internal sealed class Qcow2Header
             headerLength = BinaryPrimitives.ReadInt32BigEndian(cluster0[100..]);
             if (headerLength < V3MinHeaderLength || headerLength % 8 != 0)
             {
-                throw new ImageException("Qcow2HeaderLengthInvalid", $"header_length {headerLength} is invalid: version 3 needs at least {V3MinHeaderLength} and a multiple of 8.", 100);
+                throw new ImageException(ImageErrors.Qcow2HeaderLengthInvalid, $"header_length {headerLength} is invalid: version 3 needs at least {V3MinHeaderLength} and a multiple of 8.", 100);
             }
 
             if (headerLength > clusterSize)
             {
-                throw new ImageException("Qcow2HeaderLengthInvalid", $"header_length {headerLength} is larger than the cluster size {clusterSize}.", 100);
+                throw new ImageException(ImageErrors.Qcow2HeaderLengthInvalid, $"header_length {headerLength} is larger than the cluster size {clusterSize}.", 100);
             }
 
             if (headerLength > 104)
             {
                 if (cluster0.Length < 105)
                 {
-                    throw new ImageException("Qcow2HeaderTruncated", "The image ends inside its header.", cluster0.Length);
+                    throw new ImageException(ImageErrors.Qcow2HeaderTruncated, "The image ends inside its header.", cluster0.Length);
                 }
 
                 compressionType = cluster0[104];
@@ -172,18 +172,17 @@ internal sealed class Qcow2Header
         var backingSize = BinaryPrimitives.ReadInt32BigEndian(cluster0[16..]);
         if (backingOffset < 0 || backingOffset > clusterSize || (backingOffset != 0 && backingOffset < headerLength))
         {
-            throw new ImageException("Qcow2BackingFileOffsetInvalid", $"The backing file name offset {backingOffset} lies outside the header cluster.", 8);
+            throw new ImageException(ImageErrors.Qcow2BackingFileOffsetInvalid, $"The backing file name offset {backingOffset} lies outside the header cluster.", 8);
         }
 
         if (compressionType is not (0 or 1))
         {
-            throw new ImageException("Qcow2CompressionTypeInvalid", $"Compression type {compressionType} is unknown; qcow2 defines 0 (deflate) and 1 (zstd).", 104);
+            throw new ImageException(ImageErrors.Qcow2CompressionTypeInvalid, $"Compression type {compressionType} is unknown; qcow2 defines 0 (deflate) and 1 (zstd).", 104);
         }
 
         if ((compressionType != 0) != ((incompatible & IncompatCompression) != 0))
         {
-            throw new ImageException(
-                "Qcow2CompressionTypeMismatch",
+            throw new ImageException(ImageErrors.Qcow2CompressionTypeMismatch,
                 compressionType != 0
                     ? $"Compression type {compressionType} is set but the compression-type incompatible feature bit is not."
                     : "The compression-type incompatible feature bit is set but the compression type is deflate.",
@@ -205,7 +204,7 @@ internal sealed class Qcow2Header
 
             if (at + 8 > cluster0.Length)
             {
-                throw new ImageException("Qcow2HeaderTruncated", "The image ends inside its header extensions.", at);
+                throw new ImageException(ImageErrors.Qcow2HeaderTruncated, "The image ends inside its header extensions.", at);
             }
 
             var type = BinaryPrimitives.ReadUInt32BigEndian(cluster0[at..]);
@@ -217,12 +216,12 @@ internal sealed class Qcow2Header
 
             if (length > (uint)(extensionEnd - at - 8))
             {
-                throw new ImageException("Qcow2ExtensionTooLarge", $"Header extension 0x{type:X8} of {length} bytes runs past the header area, which ends at {extensionEnd}.", at);
+                throw new ImageException(ImageErrors.Qcow2ExtensionTooLarge, $"Header extension 0x{type:X8} of {length} bytes runs past the header area, which ends at {extensionEnd}.", at);
             }
 
             if (at + 8 + length > cluster0.Length)
             {
-                throw new ImageException("Qcow2HeaderTruncated", "The image ends inside a header extension.", at);
+                throw new ImageException(ImageErrors.Qcow2HeaderTruncated, "The image ends inside a header extension.", at);
             }
 
             var data = cluster0.Slice(at + 8, (int)length);
@@ -231,7 +230,7 @@ internal sealed class Qcow2Header
                 case ExtensionBackingFormat:
                     if (length >= 16)
                     {
-                        throw new ImageException("Qcow2ExtensionInvalid", $"The backing format name is {length} bytes long; qemu allows at most 15.", at);
+                        throw new ImageException(ImageErrors.Qcow2ExtensionInvalid, $"The backing format name is {length} bytes long; qemu allows at most 15.", at);
                     }
 
                     backingFormat = Encoding.UTF8.GetString(data);
@@ -248,7 +247,7 @@ internal sealed class Qcow2Header
                 case ExtensionBitmaps:
                     if (length != 24)
                     {
-                        throw new ImageException("Qcow2ExtensionInvalid", $"The bitmaps extension is {length} bytes long; it must be 24.", at);
+                        throw new ImageException(ImageErrors.Qcow2ExtensionInvalid, $"The bitmaps extension is {length} bytes long; it must be 24.", at);
                     }
 
                     hasBitmaps = true;
@@ -256,7 +255,7 @@ internal sealed class Qcow2Header
                 case ExtensionFullDiskEncryption:
                     if (length != 16)
                     {
-                        throw new ImageException("Qcow2ExtensionInvalid", $"The encryption header extension is {length} bytes long; it must be 16.", at);
+                        throw new ImageException(ImageErrors.Qcow2ExtensionInvalid, $"The encryption header extension is {length} bytes long; it must be 16.", at);
                     }
 
                     hasEncryptionHeader = true;
@@ -276,17 +275,17 @@ internal sealed class Qcow2Header
         if (unknownIncompatible != 0)
         {
             var names = Bits(unknownIncompatible).Select(bit => featureTable.TryGetValue((0, bit), out var name) ? $"{name} (bit {bit})" : $"unknown feature bit {bit}");
-            throw new ImageException("Qcow2UnsupportedFeature", $"The image uses qcow2 features this reader does not know: {string.Join(", ", names)}.", 72);
+            throw new ImageException(ImageErrors.Qcow2UnsupportedFeature, $"The image uses qcow2 features this reader does not know: {string.Join(", ", names)}.", 72);
         }
 
         if ((incompatible & IncompatExtendedL2) != 0 && clusterBits < 14)
         {
-            throw new ImageException("Qcow2SubclusterTooSmall", $"Extended L2 entries need clusters of at least 16 KiB so that subclusters are at least 512 bytes; this image has {clusterSize}-byte clusters.", 20);
+            throw new ImageException(ImageErrors.Qcow2SubclusterTooSmall, $"Extended L2 entries need clusters of at least 16 KiB so that subclusters are at least 512 bytes; this image has {clusterSize}-byte clusters.", 20);
         }
 
         if (refcountOrder > 6)
         {
-            throw new ImageException("Qcow2RefcountOrderInvalid", $"refcount_order {refcountOrder} is above the maximum 6.", 96);
+            throw new ImageException(ImageErrors.Qcow2RefcountOrderInvalid, $"refcount_order {refcountOrder} is above the maximum 6.", 96);
         }
 
         var cryptMethod = BinaryPrimitives.ReadInt32BigEndian(cluster0[32..]);
@@ -300,49 +299,49 @@ internal sealed class Qcow2Header
 
         if (size < 0)
         {
-            throw new ImageException("Qcow2VirtualSizeInvalid", $"The virtual size {(ulong)size} does not fit in a signed 64-bit integer.", 24);
+            throw new ImageException(ImageErrors.Qcow2VirtualSizeInvalid, $"The virtual size {(ulong)size} does not fit in a signed 64-bit integer.", 24);
         }
 
         if (refcountTableClusters <= 0)
         {
-            throw new ImageException("Qcow2RefcountTableInvalid", "The image has no refcount table.", 56);
+            throw new ImageException(ImageErrors.Qcow2RefcountTableInvalid, "The image has no refcount table.", 56);
         }
 
-        CheckTable("Qcow2RefcountTableInvalid", "refcount table", refcountTableOffset, (long)refcountTableClusters * clusterSize, MaxRefcountTableBytes, clusterSize, 48, fileLength);
+        CheckTable(ImageErrors.Qcow2RefcountTableInvalid, "refcount table", refcountTableOffset, (long)refcountTableClusters * clusterSize, MaxRefcountTableBytes, clusterSize, 48, fileLength);
         if (snapshotCount < 0 || snapshotCount > MaxSnapshots)
         {
-            throw new ImageException("Qcow2SnapshotTableInvalid", $"{snapshotCount} snapshots is more than qcow2 allows ({MaxSnapshots}).", 60);
+            throw new ImageException(ImageErrors.Qcow2SnapshotTableInvalid, $"{snapshotCount} snapshots is more than qcow2 allows ({MaxSnapshots}).", 60);
         }
 
         // qemu accepts any aligned offset, even 0 (a corpus image uses it); the table is not read here.
         if (snapshotCount > 0 && (snapshotsOffset < 0 || snapshotsOffset % clusterSize != 0))
         {
-            throw new ImageException("Qcow2SnapshotTableInvalid", $"The snapshot table offset {snapshotsOffset} is not cluster-aligned.", 64);
+            throw new ImageException(ImageErrors.Qcow2SnapshotTableInvalid, $"The snapshot table offset {snapshotsOffset} is not cluster-aligned.", 64);
         }
 
         if (l1Size < 0)
         {
-            throw new ImageException("Qcow2L1TableInvalid", $"The L1 size {(uint)l1Size} is invalid.", 36);
+            throw new ImageException(ImageErrors.Qcow2L1TableInvalid, $"The L1 size {(uint)l1Size} is invalid.", 36);
         }
 
-        CheckTable("Qcow2L1TableInvalid", "L1 table", l1Offset, (long)l1Size * 8, MaxL1Bytes, clusterSize, 40, fileLength);
+        CheckTable(ImageErrors.Qcow2L1TableInvalid, "L1 table", l1Offset, (long)l1Size * 8, MaxL1Bytes, clusterSize, 40, fileLength);
 
         var l2Entries = clusterSize / ((incompatible & IncompatExtendedL2) != 0 ? 16 : 8);
         var bytesPerL1Entry = (long)clusterSize * l2Entries;
         var neededL1 = (size + bytesPerL1Entry - 1) / bytesPerL1Entry;
         if (neededL1 > int.MaxValue)
         {
-            throw new ImageException("Qcow2TooBig", $"The virtual size {size:N0} needs more L1 entries than qemu allows.", 24);
+            throw new ImageException(ImageErrors.Qcow2TooBig, $"The virtual size {size:N0} needs more L1 entries than qemu allows.", 24);
         }
 
         if (l1Size < neededL1)
         {
-            throw new ImageException("Qcow2L1TooSmall", $"The L1 table has {l1Size} entries; a virtual size of {size:N0} needs {neededL1}.", 36);
+            throw new ImageException(ImageErrors.Qcow2L1TooSmall, $"The L1 table has {l1Size} entries; a virtual size of {size:N0} needs {neededL1}.", 36);
         }
 
         if ((incompatible & IncompatDataFile) == 0 && (autoclear & 2) != 0)
         {
-            throw new ImageException("Qcow2DataFileInvalid", "The raw-external-data bit is set but the image has no external data file.", 88);
+            throw new ImageException(ImageErrors.Qcow2DataFileInvalid, "The raw-external-data bit is set but the image has no external data file.", 88);
         }
 
         string? backingFile = null;
@@ -350,12 +349,12 @@ internal sealed class Qcow2Header
         {
             if (backingSize < 0 || backingSize > MaxBackingNameLength || backingOffset + backingSize > clusterSize)
             {
-                throw new ImageException("Qcow2BackingFileNameInvalid", $"The backing file name of {backingSize} bytes is too long or runs past the header cluster.", 16);
+                throw new ImageException(ImageErrors.Qcow2BackingFileNameInvalid, $"The backing file name of {backingSize} bytes is too long or runs past the header cluster.", 16);
             }
 
             if (backingOffset + backingSize > cluster0.Length)
             {
-                throw new ImageException("Qcow2HeaderTruncated", "The image ends inside its backing file name.", backingOffset);
+                throw new ImageException(ImageErrors.Qcow2HeaderTruncated, "The image ends inside its backing file name.", backingOffset);
             }
 
             backingFile = Encoding.UTF8.GetString(cluster0.Slice((int)backingOffset, backingSize));
@@ -372,7 +371,7 @@ internal sealed class Qcow2Header
 
         if (hasEncryptionHeader && cryptMethod != 2)
         {
-            throw new ImageException("Qcow2ExtensionInvalid", "The image has a LUKS header extension but its encryption method is not LUKS.", 32);
+            throw new ImageException(ImageErrors.Qcow2ExtensionInvalid, "The image has a LUKS header extension but its encryption method is not LUKS.", 32);
         }
 
         return new Qcow2Header
@@ -408,16 +407,14 @@ internal sealed class Qcow2Header
     {
         if (BackingFile is not null)
         {
-            throw new ImageException(
-                "Qcow2BackingFileNotSupported",
+            throw new ImageException(ImageErrors.Qcow2BackingFileNotSupported,
                 $"The image is an overlay on the backing file '{BackingFile}'{(BackingFormat is null ? string.Empty : $" ({BackingFormat})")}; convert the whole chain first (qemu-img convert -O qcow2 overlay merged.qcow2) and import the result.",
                 8);
         }
 
         if ((IncompatibleFeatures & IncompatDataFile) != 0)
         {
-            throw new ImageException(
-                "Qcow2ExternalDataFileNotSupported",
+            throw new ImageException(ImageErrors.Qcow2ExternalDataFileNotSupported,
                 $"The image keeps its data in the external file '{DataFile ?? "(not named)"}'; convert it with qemu-img first.",
                 72);
         }
@@ -425,7 +422,7 @@ internal sealed class Qcow2Header
         if (CryptMethod != 0)
         {
             var method = CryptMethod switch { 1 => "AES (legacy)", 2 => "LUKS", _ => $"method {CryptMethod}" };
-            throw new ImageException("Qcow2EncryptionNotSupported", $"The image is encrypted with {method}; decrypt it with qemu-img first.", 32);
+            throw new ImageException(ImageErrors.Qcow2EncryptionNotSupported, $"The image is encrypted with {method}; decrypt it with qemu-img first.", 32);
         }
     }
 
@@ -433,8 +430,7 @@ internal sealed class Qcow2Header
     {
         if (version is not (2 or 3))
         {
-            throw new ImageException(
-                "Qcow2UnsupportedVersion",
+            throw new ImageException(ImageErrors.Qcow2UnsupportedVersion,
                 version == 1
                     ? "The image is in the original qcow format (version 1), which CDI does not accept; convert it with qemu-img first."
                     : $"qcow2 version {version} is not supported; only versions 2 and 3 exist.",
@@ -446,11 +442,11 @@ internal sealed class Qcow2Header
     {
         if (bits is < MinClusterBits or > MaxClusterBits)
         {
-            throw new ImageException("Qcow2ClusterBitsOutOfRange", $"cluster_bits {bits} is outside {MinClusterBits}..{MaxClusterBits} (512 B to 2 MiB clusters).", 20);
+            throw new ImageException(ImageErrors.Qcow2ClusterBitsOutOfRange, $"cluster_bits {bits} is outside {MinClusterBits}..{MaxClusterBits} (512 B to 2 MiB clusters).", 20);
         }
     }
 
-    private static void CheckTable(string errorId, string what, long offset, long bytes, long max, int clusterSize, long field, long? fileLength)
+    private static void CheckTable(ImageError errorId, string what, long offset, long bytes, long max, int clusterSize, long field, long? fileLength)
     {
         if (bytes > max)
         {

@@ -224,7 +224,7 @@ internal sealed class Qcow2RandomDriver : IImageDriver
         var read = source.ReadAt(offset, destination);
         if (read != destination.Length)
         {
-            throw new ImageException("Qcow2OffsetBeyondEndOfFile", $"The image ends inside {what} at 0x{offset:X}: {read} of {destination.Length} bytes.", offset + read);
+            throw new ImageException(ImageErrors.Qcow2OffsetBeyondEndOfFile, $"The image ends inside {what} at 0x{offset:X}: {read} of {destination.Length} bytes.", offset + read);
         }
     }
 

@@ -62,7 +62,7 @@ internal sealed class Qcow2StreamDriver : IImageDriver
         var headLength = ReadFull(head);
         if (headLength < head.Length)
         {
-            throw new ImageException("Qcow2HeaderTruncated", "The image ends inside its qcow2 header.", headLength);
+            throw new ImageException(ImageErrors.Qcow2HeaderTruncated, "The image ends inside its qcow2 header.", headLength);
         }
 
         clusterSize = Qcow2Header.RequiredLength(head);
@@ -77,7 +77,7 @@ internal sealed class Qcow2StreamDriver : IImageDriver
         metadata.Add(0);
         mapping = new Qcow2Mapping(header, fileLength);
         guestClusters = (header.VirtualSize + clusterSize - 1) / clusterSize;
-        store = new BlockStore(clusterSize, options.MemoryBudget, options.ScratchDirectory, "Qcow2OffsetBeyondEndOfFile");
+        store = new BlockStore(clusterSize, options.MemoryBudget, options.ScratchDirectory, ImageErrors.Qcow2OffsetBeyondEndOfFile);
         refcountBits = 1 << header.RefcountOrder;
         refcountEntriesPerBlock = (long)clusterSize * 8 / refcountBits;
         Details = Qcow2Details.From(header, fileLength);
@@ -235,7 +235,7 @@ internal sealed class Qcow2StreamDriver : IImageDriver
         {
             if (currentLength < destination.Length)
             {
-                throw new ImageException("Qcow2OffsetBeyondEndOfFile", $"The image ends inside the data cluster at 0x{host * clusterSize:X}.", position);
+                throw new ImageException(ImageErrors.Qcow2OffsetBeyondEndOfFile, $"The image ends inside the data cluster at 0x{host * clusterSize:X}.", position);
             }
 
             current.AsSpan(0, destination.Length).CopyTo(destination);
@@ -244,7 +244,7 @@ internal sealed class Qcow2StreamDriver : IImageDriver
 
         if (host < currentCluster)
         {
-            throw new ImageException("Qcow2ClusterOverlap", $"Guest data maps to host cluster 0x{host * clusterSize:X}, which holds qcow2 metadata.", host * clusterSize);
+            throw new ImageException(ImageErrors.Qcow2ClusterOverlap, $"Guest data maps to host cluster 0x{host * clusterSize:X}, which holds qcow2 metadata.", host * clusterSize);
         }
 
         return false;
@@ -490,7 +490,7 @@ internal sealed class Qcow2StreamDriver : IImageDriver
                 var kept = new byte[clusterSize];
                 if (!store.TryRead(l2Cluster, kept))
                 {
-                    throw new ImageException("Qcow2ClusterOverlap", $"The L2 table at 0x{l2Offset:X} overlaps other qcow2 metadata.", header.L1TableOffset + (i * 8L));
+                    throw new ImageException(ImageErrors.Qcow2ClusterOverlap, $"The L2 table at 0x{l2Offset:X} overlaps other qcow2 metadata.", header.L1TableOffset + (i * 8L));
                 }
 
                 store.Remove(l2Cluster);
@@ -546,7 +546,7 @@ internal sealed class Qcow2StreamDriver : IImageDriver
     {
         if (data.Length < clusterSize)
         {
-            throw new ImageException("Qcow2OffsetBeyondEndOfFile", $"The image ends inside the L2 table at 0x{l2Offset:X}.", l2Offset + data.Length);
+            throw new ImageException(ImageErrors.Qcow2OffsetBeyondEndOfFile, $"The image ends inside the L2 table at 0x{l2Offset:X}.", l2Offset + data.Length);
         }
 
         var table = data[..clusterSize];
@@ -591,7 +591,7 @@ internal sealed class Qcow2StreamDriver : IImageDriver
             }
             else if (required)
             {
-                throw new ImageException("Qcow2ClusterOverlap", $"The L2 table at 0x{l2Offset:X} maps guest data to host cluster 0x{host * clusterSize:X}, which holds qcow2 metadata or was already passed as unused.", l2Offset);
+                throw new ImageException(ImageErrors.Qcow2ClusterOverlap, $"The L2 table at 0x{l2Offset:X} maps guest data to host cluster 0x{host * clusterSize:X}, which holds qcow2 metadata or was already passed as unused.", l2Offset);
             }
         }
     }
@@ -609,17 +609,17 @@ internal sealed class Qcow2StreamDriver : IImageDriver
     {
         if (l1 is null)
         {
-            return new ImageException("Qcow2OffsetBeyondEndOfFile", $"The image ends at {position:N0} bytes, before its L1 table at 0x{header.L1TableOffset:X}.", position);
+            return new ImageException(ImageErrors.Qcow2OffsetBeyondEndOfFile, $"The image ends at {position:N0} bytes, before its L1 table at 0x{header.L1TableOffset:X}.", position);
         }
 
         var l1Index = (int)(emitCluster / L2Entries);
         var l2Offset = mapping.L2Offset(l1[l1Index], header.L1TableOffset + (l1Index * 8L));
         if (!store.Contains(TableKey(l1Index)))
         {
-            return new ImageException("Qcow2OffsetBeyondEndOfFile", $"The image ends at {position:N0} bytes, before the L2 table at 0x{l2Offset:X}.", position);
+            return new ImageException(ImageErrors.Qcow2OffsetBeyondEndOfFile, $"The image ends at {position:N0} bytes, before the L2 table at 0x{l2Offset:X}.", position);
         }
 
-        return new ImageException("Qcow2OffsetBeyondEndOfFile", $"The image ends at {position:N0} bytes, before the data of guest offset 0x{emitCluster * clusterSize:X}.", position);
+        return new ImageException(ImageErrors.Qcow2OffsetBeyondEndOfFile, $"The image ends at {position:N0} bytes, before the data of guest offset 0x{emitCluster * clusterSize:X}.", position);
     }
 
     // L2 tables and refcount blocks share the store with host clusters, under keys no host cluster has.

@@ -42,7 +42,7 @@ internal sealed class RawDriver : IImageDriver
                 var read = random.ReadAt(offset, span[..want]);
                 if (read == 0)
                 {
-                    throw new ImageException("SourceTruncated", "The image ended before its announced length.", offset);
+                    throw new ImageException(ImageErrors.SourceTruncated, "The image ended before its announced length.", offset);
                 }
 
                 output.Advance(read);

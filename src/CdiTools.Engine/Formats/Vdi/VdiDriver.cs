@@ -11,7 +11,7 @@ namespace CdiTools.Engine.Formats.Vdi;
 /// </summary>
 internal sealed class VdiDriver : IImageDriver
 {
-    private const string ErrorPrefix = "Vdi";
+    private static readonly BlockMapErrors Errors = new(ImageErrors.VdiOffsetBeyondEndOfFile, ImageErrors.VdiLayoutNotStreamable);
 
     // Entries from here up are absent: qemu's VDI_IS_ALLOCATED is "below VDI_DISCARDED".
     private const uint FirstAbsent = 0xfffffffe;
@@ -22,7 +22,7 @@ internal sealed class VdiDriver : IImageDriver
     private VdiDriver(BlockMapInput input, VdiHeader header, uint[] entries, long? fileLength)
     {
         this.input = input;
-        map = new BlockMap(entries, VdiHeader.BlockSize, header.VirtualSize, header.DataOffset, VdiHeader.BlockSize, FirstAbsent, ErrorPrefix);
+        map = new BlockMap(entries, VdiHeader.BlockSize, header.VirtualSize, header.DataOffset, VdiHeader.BlockSize, FirstAbsent, Errors);
         if (fileLength is { } length)
         {
             map.CheckInside(length);
@@ -63,7 +63,7 @@ internal sealed class VdiDriver : IImageDriver
 
     public static VdiDriver OpenStream(Stream stream, long? length, ImageOpenOptions options)
     {
-        var reader = new BlockMapStreamReader(stream, ErrorPrefix, options);
+        var reader = new BlockMapStreamReader(stream, Errors, options);
         try
         {
             var headerBytes = new byte[VdiHeader.Length];
@@ -103,5 +103,5 @@ internal sealed class VdiDriver : IImageDriver
     }
 
     private static ImageException MapBeyondEnd(VdiHeader header, long length) =>
-        new("VdiOffsetBeyondEndOfFile", $"The VDI block map at 0x{header.MapOffset:X} ({header.BlocksInImage:N0} entries) runs past the end of the {length:N0}-byte image.", header.MapOffset);
+        new(ImageErrors.VdiOffsetBeyondEndOfFile, $"The VDI block map at 0x{header.MapOffset:X} ({header.BlocksInImage:N0} entries) runs past the end of the {length:N0}-byte image.", header.MapOffset);
 }

@@ -38,67 +38,67 @@ internal sealed record VdiHeader
     {
         if (header.Length < Length)
         {
-            throw new ImageException("VdiOffsetBeyondEndOfFile", $"The image ends inside its VDI header: {header.Length} of {Length} bytes.", header.Length);
+            throw new ImageException(ImageErrors.VdiOffsetBeyondEndOfFile, $"The image ends inside its VDI header: {header.Length} of {Length} bytes.", header.Length);
         }
 
         var signature = BinaryPrimitives.ReadUInt32LittleEndian(header[0x40..]);
         if (signature != Signature)
         {
-            throw new ImageException("VdiBadSignature", $"The VDI signature is 0x{signature:X8}, not 0x{Signature:X8}.", 0x40);
+            throw new ImageException(ImageErrors.VdiBadSignature, $"The VDI signature is 0x{signature:X8}, not 0x{Signature:X8}.", 0x40);
         }
 
         var version = BinaryPrimitives.ReadUInt32LittleEndian(header[0x44..]);
         if (version != Version11)
         {
-            throw new ImageException("VdiUnsupportedVersion", $"The VDI header is version {version >> 16}.{version & 0xffff}; only 1.1 is read, as by qemu.", 0x44);
+            throw new ImageException(ImageErrors.VdiUnsupportedVersion, $"The VDI header is version {version >> 16}.{version & 0xffff}; only 1.1 is read, as by qemu.", 0x44);
         }
 
         var mapOffset = BinaryPrimitives.ReadUInt32LittleEndian(header[0x154..]);
         var dataOffset = BinaryPrimitives.ReadUInt32LittleEndian(header[0x158..]);
         if (mapOffset % 512 != 0 || mapOffset < Length)
         {
-            throw new ImageException("VdiBadMapOffset", $"The VDI block map offset 0x{mapOffset:X} is not a multiple of 512 past the header.", 0x154);
+            throw new ImageException(ImageErrors.VdiBadMapOffset, $"The VDI block map offset 0x{mapOffset:X} is not a multiple of 512 past the header.", 0x154);
         }
 
         if (dataOffset % 512 != 0)
         {
-            throw new ImageException("VdiBadDataOffset", $"The VDI data offset 0x{dataOffset:X} is not a multiple of 512.", 0x158);
+            throw new ImageException(ImageErrors.VdiBadDataOffset, $"The VDI data offset 0x{dataOffset:X} is not a multiple of 512.", 0x158);
         }
 
         var sectorSize = BinaryPrimitives.ReadUInt32LittleEndian(header[0x168..]);
         if (sectorSize != 512)
         {
-            throw new ImageException("VdiUnsupportedSectorSize", $"The VDI sector size is {sectorSize}; only 512 is read, as by qemu.", 0x168);
+            throw new ImageException(ImageErrors.VdiUnsupportedSectorSize, $"The VDI sector size is {sectorSize}; only 512 is read, as by qemu.", 0x168);
         }
 
         var blockSize = BinaryPrimitives.ReadUInt32LittleEndian(header[0x178..]);
         if (blockSize != BlockSize)
         {
-            throw new ImageException("VdiUnsupportedBlockSize", $"The VDI block size is {blockSize:N0}; only {BlockSize:N0} is read, as by qemu.", 0x178);
+            throw new ImageException(ImageErrors.VdiUnsupportedBlockSize, $"The VDI block size is {blockSize:N0}; only {BlockSize:N0} is read, as by qemu.", 0x178);
         }
 
         var blocks = BinaryPrimitives.ReadUInt32LittleEndian(header[0x180..]);
         if (blocks > MaxBlocks)
         {
             // Refused before anything is allocated for the map.
-            throw new ImageException("VdiTooManyBlocks", $"The VDI block map has {blocks:N0} entries; at most {MaxBlocks:N0} are read.", 0x180);
+            throw new ImageException(ImageErrors.VdiTooManyBlocks, $"The VDI block map has {blocks:N0} entries; at most {MaxBlocks:N0} are read.", 0x180);
         }
 
         // 'VBoxManage convertfromraw' can write sizes that are not a multiple of 512; qemu rounds them up.
         var diskSize = BinaryPrimitives.ReadUInt64LittleEndian(header[0x170..]);
         if (diskSize > (ulong)blocks * BlockSize)
         {
-            throw new ImageException("VdiMapTooSmall", $"The VDI disk is {diskSize:N0} bytes but its block map covers only {(long)blocks * BlockSize:N0}.", 0x170);
+            throw new ImageException(ImageErrors.VdiMapTooSmall, $"The VDI disk is {diskSize:N0} bytes but its block map covers only {(long)blocks * BlockSize:N0}.", 0x170);
         }
 
         if (!IsZero(header.Slice(0x1a8, 16)))
         {
-            throw new ImageException("VdiLinkedImageNotSupported", "The VDI has a link UUID: it is not a whole disk on its own.", 0x1a8);
+            throw new ImageException(ImageErrors.VdiLinkedImageNotSupported, "The VDI has a link UUID: it is not a whole disk on its own.", 0x1a8);
         }
 
         if (!IsZero(header.Slice(0x1b8, 16)))
         {
-            throw new ImageException("VdiDifferencingNotSupported", $"The VDI is a differencing image of the parent with UUID {new Guid(header.Slice(0x1b8, 16))}; merge it into its parent in VirtualBox first, then convert the result.", 0x1b8);
+            throw new ImageException(ImageErrors.VdiDifferencingNotSupported, $"The VDI is a differencing image of the parent with UUID {new Guid(header.Slice(0x1b8, 16))}; merge it into its parent in VirtualBox first, then convert the result.", 0x1b8);
         }
 
         return new VdiHeader

@@ -13,7 +13,7 @@ namespace CdiTools.Engine.Formats.Vhd;
 /// </summary>
 internal sealed class VhdDynamicDriver : IImageDriver
 {
-    private const string ErrorPrefix = "Vhd";
+    private static readonly BlockMapErrors Errors = new(ImageErrors.VhdOffsetBeyondEndOfFile, ImageErrors.VhdLayoutNotStreamable);
 
     private readonly BlockMapInput input;
     private readonly VhdFooter footer;
@@ -25,7 +25,7 @@ internal sealed class VhdDynamicDriver : IImageDriver
         this.input = input;
         this.footer = footer;
         this.header = header;
-        map = new BlockMap(table, header.BlockSize, footer.VirtualSize, header.BitmapSize, 512, uint.MaxValue, ErrorPrefix);
+        map = new BlockMap(table, header.BlockSize, footer.VirtualSize, header.BitmapSize, 512, uint.MaxValue, Errors);
         if (fileLength is { } length)
         {
             CheckBlocksInside(table, length);
@@ -60,7 +60,7 @@ internal sealed class VhdDynamicDriver : IImageDriver
         var headerRead = headerOffset < length ? source.ReadAt(headerOffset, headerBytes) : 0;
         if (headerRead == 0)
         {
-            throw new ImageException("VhdOffsetBeyondEndOfFile", $"The VHD's dynamic header offset 0x{headerOffset:X} lies past the end of the image.", 16);
+            throw new ImageException(ImageErrors.VhdOffsetBeyondEndOfFile, $"The VHD's dynamic header offset 0x{headerOffset:X} lies past the end of the image.", 16);
         }
 
         // A header cut off by the end of the file is still parsed (the rest as zeros, as qemu
@@ -68,7 +68,7 @@ internal sealed class VhdDynamicDriver : IImageDriver
         var header = VhdDynamicHeader.Parse(headerBytes, headerOffset, footer.VirtualSize);
         if (headerRead < headerBytes.Length)
         {
-            throw new ImageException("VhdOffsetBeyondEndOfFile", $"The image ends inside the dynamic header at 0x{headerOffset:X}: {headerRead} of {headerBytes.Length} bytes.", headerOffset + headerRead);
+            throw new ImageException(ImageErrors.VhdOffsetBeyondEndOfFile, $"The image ends inside the dynamic header at 0x{headerOffset:X}: {headerRead} of {headerBytes.Length} bytes.", headerOffset + headerRead);
         }
 
         CheckTableInside(header, length);
@@ -80,7 +80,7 @@ internal sealed class VhdDynamicDriver : IImageDriver
 
     public static VhdDynamicDriver OpenStream(Stream stream, long? length, ImageOpenOptions options)
     {
-        var reader = new BlockMapStreamReader(stream, ErrorPrefix, options);
+        var reader = new BlockMapStreamReader(stream, Errors, options);
         try
         {
             var footerBytes = new byte[VhdFooter.Length];
@@ -112,8 +112,7 @@ internal sealed class VhdDynamicDriver : IImageDriver
         if (footer.DiskType == VhdFooter.DifferencingDisk)
         {
             // qemu converts these silently without the parent's data; that disk is not the one the user has.
-            throw new ImageException(
-                "VhdDifferencingNotSupported",
+            throw new ImageException(ImageErrors.VhdDifferencingNotSupported,
                 $"The VHD is a differencing disk whose parent is \"{header.ParentName}\"; merge it into its parent first (for example with Hyper-V's Merge-VHD), then convert the result.");
         }
 
@@ -136,7 +135,7 @@ internal sealed class VhdDynamicDriver : IImageDriver
         var footer = VhdFooter.Parse(bytes);
         if (footer.DiskType is not (VhdFooter.DynamicDisk or VhdFooter.DifferencingDisk))
         {
-            throw new ImageException("VhdUnsupportedDiskType", $"The VHD's footer copy at offset 0 says disk type {footer.DiskType}; only dynamic (3) and differencing (4) disks have one.", 60);
+            throw new ImageException(ImageErrors.VhdUnsupportedDiskType, $"The VHD's footer copy at offset 0 says disk type {footer.DiskType}; only dynamic (3) and differencing (4) disks have one.", 60);
         }
 
         return footer;
@@ -147,7 +146,7 @@ internal sealed class VhdDynamicDriver : IImageDriver
         if (footer.DataOffset > long.MaxValue - VhdDynamicHeader.Length
             || (length is { } known && (long)footer.DataOffset + VhdDynamicHeader.Length > known))
         {
-            throw new ImageException("VhdOffsetBeyondEndOfFile", $"The VHD's dynamic header offset 0x{footer.DataOffset:X} lies past the end of the image.", 16);
+            throw new ImageException(ImageErrors.VhdOffsetBeyondEndOfFile, $"The VHD's dynamic header offset 0x{footer.DataOffset:X} lies past the end of the image.", 16);
         }
 
         return (long)footer.DataOffset;
@@ -157,7 +156,7 @@ internal sealed class VhdDynamicDriver : IImageDriver
     {
         if (header.TableOffset + (header.TableEntries * 4L) > length)
         {
-            throw new ImageException("VhdOffsetBeyondEndOfFile", $"The VHD's block allocation table at 0x{header.TableOffset:X} ({header.TableEntries:N0} entries) runs past the end of the {length:N0}-byte image.", header.TableOffset);
+            throw new ImageException(ImageErrors.VhdOffsetBeyondEndOfFile, $"The VHD's block allocation table at 0x{header.TableOffset:X} ({header.TableEntries:N0} entries) runs past the end of the {length:N0}-byte image.", header.TableOffset);
         }
     }
 
@@ -170,8 +169,7 @@ internal sealed class VhdDynamicDriver : IImageDriver
         {
             if (table[i] != uint.MaxValue && (table[i] * 512L) + header.BitmapSize + header.BlockSize > length)
             {
-                throw new ImageException(
-                    "VhdOffsetBeyondEndOfFile",
+                throw new ImageException(ImageErrors.VhdOffsetBeyondEndOfFile,
                     $"Block {i:N0} of the VHD lies at 0x{table[i] * 512L:X}, past the end of the {length:N0}-byte image: it is truncated or damaged.",
                     table[i] * 512L);
             }
@@ -183,7 +181,7 @@ internal sealed class VhdDynamicDriver : IImageDriver
         var read = source.ReadAt(offset, destination);
         if (read != destination.Length)
         {
-            throw new ImageException("VhdOffsetBeyondEndOfFile", $"The image ends inside {what} at 0x{offset:X}: {read} of {destination.Length} bytes.", offset + read);
+            throw new ImageException(ImageErrors.VhdOffsetBeyondEndOfFile, $"The image ends inside {what} at 0x{offset:X}: {read} of {destination.Length} bytes.", offset + read);
         }
     }
 }

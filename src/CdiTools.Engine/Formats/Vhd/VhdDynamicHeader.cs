@@ -38,25 +38,25 @@ internal sealed record VhdDynamicHeader
     {
         if (!header.StartsWith("cxsparse"u8))
         {
-            throw new ImageException("VhdBadHeaderCookie", "The VHD's dynamic header does not start with the cookie \"cxsparse\".", offset);
+            throw new ImageException(ImageErrors.VhdBadHeaderCookie, "The VHD's dynamic header does not start with the cookie \"cxsparse\".", offset);
         }
 
         var blockSize = BinaryPrimitives.ReadUInt32BigEndian(header[32..]);
         if (blockSize < 512 || blockSize > MaxBlockSize || (blockSize & (blockSize - 1)) != 0)
         {
-            throw new ImageException("VhdBlockSizeOutOfRange", $"The VHD's block size {blockSize:N0} is not a power of two from 512 to {MaxBlockSize:N0} bytes.", offset + 32);
+            throw new ImageException(ImageErrors.VhdBlockSizeOutOfRange, $"The VHD's block size {blockSize:N0} is not a power of two from 512 to {MaxBlockSize:N0} bytes.", offset + 32);
         }
 
         var entries = BinaryPrimitives.ReadUInt32BigEndian(header[28..]);
         if (entries > MaxTableEntries)
         {
             // Refused before anything is allocated for the table.
-            throw new ImageException("VhdTableTooLarge", $"The VHD's block allocation table has {entries:N0} entries; at most {MaxTableEntries:N0} are read.", offset + 28);
+            throw new ImageException(ImageErrors.VhdTableTooLarge, $"The VHD's block allocation table has {entries:N0} entries; at most {MaxTableEntries:N0} are read.", offset + 28);
         }
 
         if ((long)entries * blockSize < virtualSize)
         {
-            throw new ImageException("VhdTableTooSmall", $"The VHD's block allocation table ({entries:N0} blocks of {blockSize:N0} bytes) does not cover its {virtualSize:N0}-byte disk.", offset + 28);
+            throw new ImageException(ImageErrors.VhdTableTooSmall, $"The VHD's block allocation table ({entries:N0} blocks of {blockSize:N0} bytes) does not cover its {virtualSize:N0}-byte disk.", offset + 28);
         }
 
         var stored = BinaryPrimitives.ReadUInt32BigEndian(header[ChecksumOffset..]);
@@ -64,7 +64,7 @@ internal sealed record VhdDynamicHeader
         if (stored != computed)
         {
             // qemu does not check this one; every writer we know of sets it, and a wrong one means damage.
-            throw new ImageException("VhdHeaderChecksumMismatch", $"The VHD's dynamic header checksum is 0x{stored:X8} but its bytes sum to 0x{computed:X8}: the header is damaged.", offset + ChecksumOffset);
+            throw new ImageException(ImageErrors.VhdHeaderChecksumMismatch, $"The VHD's dynamic header checksum is 0x{stored:X8} but its bytes sum to 0x{computed:X8}: the header is damaged.", offset + ChecksumOffset);
         }
 
         var tableOffset = BinaryPrimitives.ReadUInt64BigEndian(header[16..]);

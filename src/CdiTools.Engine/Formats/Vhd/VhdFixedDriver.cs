@@ -87,7 +87,7 @@ internal sealed class VhdFixedDriver : IImageDriver
             var read = source is not null ? source.ReadAt(offset, span[..count]) : stream!.ReadAtLeast(span[..count], count, throwOnEndOfStream: false);
             if (read != count)
             {
-                throw new ImageException("VhdOffsetBeyondEndOfFile", "The image ended before its announced length.", offset + read);
+                throw new ImageException(ImageErrors.VhdOffsetBeyondEndOfFile, "The image ended before its announced length.", offset + read);
             }
 
             output.Advance(count);
@@ -102,7 +102,7 @@ internal sealed class VhdFixedDriver : IImageDriver
             var read = stream.ReadAtLeast(footer, footer.Length, throwOnEndOfStream: false);
             if (read != VhdFooter.Length || !footer.AsSpan(0, read).SequenceEqual(footerBytes))
             {
-                throw new ImageException("VhdFooterChanged", "The fixed VHD's footer read at the end differs from the one found before reading; the file changed while it was read.", size);
+                throw new ImageException(ImageErrors.VhdFooterChanged, "The fixed VHD's footer read at the end differs from the one found before reading; the file changed while it was read.", size);
             }
         }
     }

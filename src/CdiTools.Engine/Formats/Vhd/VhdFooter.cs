@@ -47,7 +47,7 @@ internal sealed record VhdFooter
     {
         if (footer.Length < Length || !footer.StartsWith("conectix"u8))
         {
-            throw new ImageException("VhdBadCookie", "The VHD footer does not start with the cookie \"conectix\".", 0);
+            throw new ImageException(ImageErrors.VhdBadCookie, "The VHD footer does not start with the cookie \"conectix\".", 0);
         }
 
         var stored = StoredChecksum(footer);
@@ -55,7 +55,7 @@ internal sealed record VhdFooter
         if (stored != computed)
         {
             // qemu refuses these too ("Incorrect header checksum").
-            throw new ImageException("VhdFooterChecksumMismatch", $"The VHD footer's checksum is 0x{stored:X8} but its bytes sum to 0x{computed:X8}: the footer is damaged.", ChecksumOffset);
+            throw new ImageException(ImageErrors.VhdFooterChecksumMismatch, $"The VHD footer's checksum is 0x{stored:X8} but its bytes sum to 0x{computed:X8}: the footer is damaged.", ChecksumOffset);
         }
 
         var creator = footer.Slice(28, 4);
@@ -65,7 +65,7 @@ internal sealed record VhdFooter
         var sectors = fromGeometry ? geometry : (long)Math.Min(currentSize / 512, long.MaxValue / 512);
         if (sectors > MaxSectors)
         {
-            throw new ImageException("VhdTooLarge", $"The VHD's disk is {sectors * 512:N0} bytes; like qemu, at most {MaxSectors * 512:N0} (2040 GiB) are read.", 48);
+            throw new ImageException(ImageErrors.VhdTooLarge, $"The VHD's disk is {sectors * 512:N0} bytes; like qemu, at most {MaxSectors * 512:N0} (2040 GiB) are read.", 48);
         }
 
         return new VhdFooter

@@ -94,12 +94,12 @@ internal sealed class VhdxLayout
         var (section, available) = file.ReadRegion(0, HeaderSectionSize);
         if (!section.AsSpan(0, 8).SequenceEqual("vhdxfile"u8))
         {
-            throw new ImageException("VhdxSignatureMissing", "The file does not start with the VHDX file identifier.", 0);
+            throw new ImageException(ImageErrors.VhdxSignatureMissing, "The file does not start with the VHDX file identifier.", 0);
         }
 
         if (available < RegionTable2Offset + RegionTableSize)
         {
-            throw new ImageException("VhdxTruncated", $"The image ends at {available:N0} bytes, inside its header section.", available);
+            throw new ImageException(ImageErrors.VhdxTruncated, $"The image ends at {available:N0} bytes, inside its header section.", available);
         }
 
         var header = ChooseHeader(section);
@@ -111,12 +111,12 @@ internal sealed class VhdxLayout
         // qemu checks where the log is before asking whether there is one.
         if (logOffset < Mebibyte || logOffset % Mebibyte != 0 || logOffset > long.MaxValue - uint.MaxValue)
         {
-            throw new ImageException("VhdxLogOffsetInvalid", $"The header puts the log at 0x{logOffset:X}, which is not a multiple of 1 MiB past the header section.", Header1Offset);
+            throw new ImageException(ImageErrors.VhdxLogOffsetInvalid, $"The header puts the log at 0x{logOffset:X}, which is not a multiple of 1 MiB past the header section.", Header1Offset);
         }
 
         if (logVersion != 0)
         {
-            throw new ImageException("VhdxLogVersionUnsupported", $"The header names log version {logVersion}; only version 0 exists.", Header1Offset);
+            throw new ImageException(ImageErrors.VhdxLogVersionUnsupported, $"The header names log version {logVersion}; only version 0 exists.", Header1Offset);
         }
 
         regions.Add(((long)logOffset, (long)logOffset + logLength, "the log"));
@@ -155,7 +155,7 @@ internal sealed class VhdxLayout
         var secondValid = IsValidHeader(second);
         if (!firstValid && !secondValid)
         {
-            throw new ImageException("VhdxHeaderInvalid", "Neither VHDX header is valid (signature, version 1 and CRC-32C checked).", Header1Offset);
+            throw new ImageException(ImageErrors.VhdxHeaderInvalid, "Neither VHDX header is valid (signature, version 1 and CRC-32C checked).", Header1Offset);
         }
 
         if (firstValid && secondValid)
@@ -165,7 +165,7 @@ internal sealed class VhdxLayout
             if (firstSequence == secondSequence && !first.SequenceEqual(second))
             {
                 // Disk2VHD writes two identical headers; two different ones with one number cannot be told apart.
-                throw new ImageException("VhdxHeadersConflict", $"Both VHDX headers are valid, differ, and have the same sequence number {firstSequence}.", Header2Offset);
+                throw new ImageException(ImageErrors.VhdxHeadersConflict, $"Both VHDX headers are valid, differ, and have the same sequence number {firstSequence}.", Header2Offset);
             }
 
             return secondSequence > firstSequence ? second : first;
@@ -183,12 +183,12 @@ internal sealed class VhdxLayout
     {
         if (logLength % Mebibyte != 0)
         {
-            throw new ImageException("VhdxLogLengthInvalid", $"The log's length {logLength:N0} is not a multiple of 1 MiB.", Header1Offset);
+            throw new ImageException(ImageErrors.VhdxLogLengthInvalid, $"The log's length {logLength:N0} is not a multiple of 1 MiB.", Header1Offset);
         }
 
         if (logLength > MaxLogLength)
         {
-            throw new ImageException("VhdxLogTooLarge", $"The log to replay is {logLength:N0} bytes; at most {MaxLogLength:N0} are replayed in memory.", logOffset);
+            throw new ImageException(ImageErrors.VhdxLogTooLarge, $"The log to replay is {logLength:N0} bytes; at most {MaxLogLength:N0} are replayed in memory.", logOffset);
         }
 
         var (log, _) = file.ReadRegion(logOffset, (int)logLength);
@@ -209,7 +209,7 @@ internal sealed class VhdxLayout
             table = section.AsSpan(RegionTable2Offset, RegionTableSize);
             if (!IsValidRegionTable(table))
             {
-                throw new ImageException("VhdxRegionTableInvalid", "Neither copy of the region table is valid (signature, entry count and CRC-32C checked).", RegionTable1Offset);
+                throw new ImageException(ImageErrors.VhdxRegionTableInvalid, "Neither copy of the region table is valid (signature, entry count and CRC-32C checked).", RegionTable1Offset);
             }
 
             notes.Add("The first region table is damaged; the second copy was used.");
@@ -227,17 +227,17 @@ internal sealed class VhdxLayout
             var required = (BinaryPrimitives.ReadUInt32LittleEndian(entry[28..]) & 1) != 0;
             if (offset < HeaderSectionSize || offset > long.MaxValue - uint.MaxValue)
             {
-                throw new ImageException("VhdxRegionOverlap", $"Region {guid} at 0x{offset:X} lies in the header section or beyond any file.", RegionTable1Offset);
+                throw new ImageException(ImageErrors.VhdxRegionOverlap, $"Region {guid} at 0x{offset:X} lies in the header section or beyond any file.", RegionTable1Offset);
             }
 
             var name = guid == BatRegion ? "the BAT" : guid == MetadataRegion ? "the metadata region" : $"region {guid}";
-            Register((long)offset, length, name, "VhdxRegionOverlap");
+            Register((long)offset, length, name, ImageErrors.VhdxRegionOverlap);
             announce.Add(((long)offset, length, guid == BatRegion || guid == MetadataRegion));
             if (guid == BatRegion || guid == MetadataRegion)
             {
                 if ((guid == BatRegion ? bat : metadata) is not null)
                 {
-                    throw new ImageException("VhdxRegionTableInvalid", $"The region table lists {name} twice.", RegionTable1Offset);
+                    throw new ImageException(ImageErrors.VhdxRegionTableInvalid, $"The region table lists {name} twice.", RegionTable1Offset);
                 }
 
                 if (guid == BatRegion)
@@ -251,13 +251,13 @@ internal sealed class VhdxLayout
             }
             else if (required)
             {
-                throw new ImageException("VhdxRequiredRegionUnsupported", $"The image requires region {guid}, which is not part of VHDX 1.0.", RegionTable1Offset);
+                throw new ImageException(ImageErrors.VhdxRequiredRegionUnsupported, $"The image requires region {guid}, which is not part of VHDX 1.0.", RegionTable1Offset);
             }
         }
 
         if (bat is null || metadata is null)
         {
-            throw new ImageException("VhdxRegionTableInvalid", $"The region table has no {(bat is null ? "BAT" : "metadata")} region.", RegionTable1Offset);
+            throw new ImageException(ImageErrors.VhdxRegionTableInvalid, $"The region table has no {(bat is null ? "BAT" : "metadata")} region.", RegionTable1Offset);
         }
 
         return (bat.Value, metadata.Value);
@@ -268,7 +268,7 @@ internal sealed class VhdxLayout
         && BinaryPrimitives.ReadUInt32LittleEndian(table[8..]) <= MaxRegionEntries
         && VhdxCrc32C.IsValid(table, 4);
 
-    private void Register(long start, long length, string name, string errorId)
+    private void Register(long start, long length, string name, ImageError errorId)
     {
         var end = start + length;
         foreach (var region in regions)
@@ -286,20 +286,20 @@ internal sealed class VhdxLayout
     {
         if (region.Length < MetadataTableSize || region.Length > MaxMetadataLength)
         {
-            throw new ImageException("VhdxMetadataInvalid", $"The metadata region is {region.Length:N0} bytes; it must hold its 64 KiB table and be at most {MaxMetadataLength:N0} bytes.", region.Offset);
+            throw new ImageException(ImageErrors.VhdxMetadataInvalid, $"The metadata region is {region.Length:N0} bytes; it must hold its 64 KiB table and be at most {MaxMetadataLength:N0} bytes.", region.Offset);
         }
 
         var (metadata, _) = file.ReadRegion(region.Offset, (int)region.Length);
         Overlay.Apply(region.Offset, metadata);
         if (BinaryPrimitives.ReadUInt64LittleEndian(metadata) != MetadataSignature)
         {
-            throw new ImageException("VhdxMetadataInvalid", "The metadata region does not start with its signature.", region.Offset);
+            throw new ImageException(ImageErrors.VhdxMetadataInvalid, "The metadata region does not start with its signature.", region.Offset);
         }
 
         var count = BinaryPrimitives.ReadUInt16LittleEndian(metadata.AsSpan(10));
         if (count > MaxMetadataEntries)
         {
-            throw new ImageException("VhdxMetadataInvalid", $"The metadata table has {count} entries; at most {MaxMetadataEntries} fit.", region.Offset);
+            throw new ImageException(ImageErrors.VhdxMetadataInvalid, $"The metadata table has {count} entries; at most {MaxMetadataEntries} fit.", region.Offset);
         }
 
         var items = new Dictionary<Guid, (int Offset, int Length)>();
@@ -316,7 +316,7 @@ internal sealed class VhdxLayout
             {
                 if (required)
                 {
-                    throw new ImageException("VhdxRequiredMetadataUnsupported", $"The image requires metadata item {guid}, which is not part of VHDX 1.0.", region.Offset + 32 + (i * 32));
+                    throw new ImageException(ImageErrors.VhdxRequiredMetadataUnsupported, $"The image requires metadata item {guid}, which is not part of VHDX 1.0.", region.Offset + 32 + (i * 32));
                 }
 
                 continue;
@@ -324,12 +324,12 @@ internal sealed class VhdxLayout
 
             if (!items.TryAdd(guid, ((int)Math.Min(offset, int.MaxValue), (int)Math.Min(length, int.MaxValue))))
             {
-                throw new ImageException("VhdxMetadataInvalid", $"The metadata table lists item {guid} twice.", region.Offset + 32 + (i * 32));
+                throw new ImageException(ImageErrors.VhdxMetadataInvalid, $"The metadata table lists item {guid} twice.", region.Offset + 32 + (i * 32));
             }
 
             if ((ulong)offset + length > (ulong)region.Length)
             {
-                throw new ImageException("VhdxMetadataInvalid", $"Metadata item {guid} (at {offset:N0}, {length:N0} bytes) lies outside the metadata region.", region.Offset + 32 + (i * 32));
+                throw new ImageException(ImageErrors.VhdxMetadataInvalid, $"Metadata item {guid} (at {offset:N0}, {length:N0} bytes) lies outside the metadata region.", region.Offset + 32 + (i * 32));
             }
         }
 
@@ -337,12 +337,12 @@ internal sealed class VhdxLayout
         {
             if (!items.TryGetValue(guid, out var item))
             {
-                throw new ImageException("VhdxMetadataItemMissing", $"The metadata has no {name} item.", region.Offset);
+                throw new ImageException(ImageErrors.VhdxMetadataItemMissing, $"The metadata has no {name} item.", region.Offset);
             }
 
             if (item.Length < size)
             {
-                throw new ImageException("VhdxMetadataInvalid", $"The {name} item is {item.Length} bytes; it needs {size}.", region.Offset + item.Offset);
+                throw new ImageException(ImageErrors.VhdxMetadataInvalid, $"The {name} item is {item.Length} bytes; it needs {size}.", region.Offset + item.Offset);
             }
 
             return metadata.AsSpan(item.Offset, item.Length);
@@ -356,8 +356,7 @@ internal sealed class VhdxLayout
         {
             var hasLocator = items.TryGetValue(ParentLocatorItem, out var locator);
             var parent = hasLocator ? ParentPath(metadata.AsSpan(locator.Offset, locator.Length)) : null;
-            throw new ImageException(
-                "VhdxDifferencingUnsupported",
+            throw new ImageException(ImageErrors.VhdxDifferencingUnsupported,
                 parent is null
                     ? "The image is a differencing VHDX (it has a parent disk); convert it merged with its parent, with qemu-img or Hyper-V, first."
                     : $"The image is a differencing VHDX whose parent is '{parent}'; convert it merged with its parent, with qemu-img or Hyper-V, first.",
@@ -369,17 +368,17 @@ internal sealed class VhdxLayout
         var physicalSectorSize = BinaryPrimitives.ReadUInt32LittleEndian(Item(PhysicalSectorSizeItem, "physical sector size", 4));
         if (blockSize < MinBlockSize || blockSize > MaxBlockSize || !uint.IsPow2(blockSize))
         {
-            throw new ImageException("VhdxBlockSizeInvalid", $"The block size {blockSize:N0} is not a power of two from 1 MiB to 256 MiB.", region.Offset + items[FileParametersItem].Offset);
+            throw new ImageException(ImageErrors.VhdxBlockSizeInvalid, $"The block size {blockSize:N0} is not a power of two from 1 MiB to 256 MiB.", region.Offset + items[FileParametersItem].Offset);
         }
 
         if (logicalSectorSize != 512 && logicalSectorSize != 4096)
         {
-            throw new ImageException("VhdxSectorSizeInvalid", $"The logical sector size {logicalSectorSize} is neither 512 nor 4096.", region.Offset + items[LogicalSectorSizeItem].Offset);
+            throw new ImageException(ImageErrors.VhdxSectorSizeInvalid, $"The logical sector size {logicalSectorSize} is neither 512 nor 4096.", region.Offset + items[LogicalSectorSizeItem].Offset);
         }
 
         if (virtualSize > MaxVirtualSize)
         {
-            throw new ImageException("VhdxVirtualSizeTooLarge", $"The virtual size {virtualSize:N0} is over the format's 64 TiB.", region.Offset + items[VirtualDiskSizeItem].Offset);
+            throw new ImageException(ImageErrors.VhdxVirtualSizeTooLarge, $"The virtual size {virtualSize:N0} is over the format's 64 TiB.", region.Offset + items[VirtualDiskSizeItem].Offset);
         }
 
         BlockSize = (int)blockSize;
@@ -441,20 +440,20 @@ internal sealed class VhdxLayout
         var entries = dataBlocks == 0 ? 0 : dataBlocks + ((dataBlocks - 1) / chunkRatio);
         if (entries > region.Length / 8)
         {
-            throw new ImageException("VhdxBatTooSmall", $"The BAT region holds {region.Length / 8:N0} entries; a disk of {VirtualSize:N0} bytes in {BlockSize:N0}-byte blocks needs {entries:N0}.", region.Offset);
+            throw new ImageException(ImageErrors.VhdxBatTooSmall, $"The BAT region holds {region.Length / 8:N0} entries; a disk of {VirtualSize:N0} bytes in {BlockSize:N0}-byte blocks needs {entries:N0}.", region.Offset);
         }
 
         var batBytes = (int)(entries * 8);
         var fileLength = file.Length is { } length ? Overlay.ExtendLength(length) : (long?)null;
         if (fileLength is { } known && region.Offset + batBytes > known)
         {
-            throw new ImageException("VhdxBatBeyondEndOfFile", $"The BAT (0x{region.Offset:X}, {batBytes:N0} bytes) runs past the end of the {known:N0}-byte file.", region.Offset);
+            throw new ImageException(ImageErrors.VhdxBatBeyondEndOfFile, $"The BAT (0x{region.Offset:X}, {batBytes:N0} bytes) runs past the end of the {known:N0}-byte file.", region.Offset);
         }
 
         var (bat, available) = file.ReadRegion(region.Offset, batBytes);
         if (available < batBytes)
         {
-            throw new ImageException("VhdxBatBeyondEndOfFile", $"The image ends inside the BAT (0x{region.Offset:X}, {batBytes:N0} bytes).", region.Offset + available);
+            throw new ImageException(ImageErrors.VhdxBatBeyondEndOfFile, $"The image ends inside the BAT (0x{region.Offset:X}, {batBytes:N0} bytes).", region.Offset + available);
         }
 
         Overlay.Apply(region.Offset, bat);
@@ -477,9 +476,9 @@ internal sealed class VhdxLayout
                     CheckPayload(block, FileOffset(entry), entryOffset, fileLength);
                     break;
                 case VhdxBlockState.PartiallyPresent:
-                    throw new ImageException("VhdxBlockStateInvalid", $"Block {block} is partially present, which only a differencing VHDX may have.", entryOffset);
+                    throw new ImageException(ImageErrors.VhdxBlockStateInvalid, $"Block {block} is partially present, which only a differencing VHDX may have.", entryOffset);
                 default:
-                    throw new ImageException("VhdxBlockStateInvalid", $"Block {block} has the undefined state {(int)State(entry)}.", entryOffset);
+                    throw new ImageException(ImageErrors.VhdxBlockStateInvalid, $"Block {block} has the undefined state {(int)State(entry)}.", entryOffset);
             }
         }
 
@@ -490,24 +489,24 @@ internal sealed class VhdxLayout
     {
         if (offset < HeaderSectionSize)
         {
-            throw new ImageException("VhdxBlockOverlapsRegion", $"Block {block} is mapped to 0x{offset:X}, inside the header section.", entryOffset);
+            throw new ImageException(ImageErrors.VhdxBlockOverlapsRegion, $"Block {block} is mapped to 0x{offset:X}, inside the header section.", entryOffset);
         }
 
         if (offset > long.MaxValue - BlockSize)
         {
-            throw new ImageException("VhdxBlockBeyondEndOfFile", $"Block {block} is mapped beyond any file (0x{offset:X}).", entryOffset);
+            throw new ImageException(ImageErrors.VhdxBlockBeyondEndOfFile, $"Block {block} is mapped beyond any file (0x{offset:X}).", entryOffset);
         }
 
         if (fileLength is { } length && offset + BlockBytes(block) > length)
         {
-            throw new ImageException("VhdxBlockBeyondEndOfFile", $"Block {block} (0x{offset:X}..0x{offset + BlockBytes(block):X}) runs past the end of the {length:N0}-byte file; the image was probably truncated.", entryOffset);
+            throw new ImageException(ImageErrors.VhdxBlockBeyondEndOfFile, $"Block {block} (0x{offset:X}..0x{offset + BlockBytes(block):X}) runs past the end of the {length:N0}-byte file; the image was probably truncated.", entryOffset);
         }
 
         foreach (var region in regions)
         {
             if (offset < region.End && offset + BlockSize > region.Start)
             {
-                throw new ImageException("VhdxBlockOverlapsRegion", $"Block {block} (0x{offset:X}) overlaps {region.Name}.", entryOffset);
+                throw new ImageException(ImageErrors.VhdxBlockOverlapsRegion, $"Block {block} (0x{offset:X}) overlaps {region.Name}.", entryOffset);
             }
         }
     }

@@ -33,7 +33,7 @@ internal static class VhdxLog
             var header = ReadHeader(log, read);
             if (header.FlushedFileOffset > (ulong)fileLength)
             {
-                throw new ImageException("VhdxLogInvalid", $"The log entry with sequence number {header.Sequence} says the file was at least {header.FlushedFileOffset:N0} bytes long, but it is {fileLength:N0}: the image was truncated.", logOffset + read);
+                throw new ImageException(ImageErrors.VhdxLogInvalid, $"The log entry with sequence number {header.Sequence} says the file was at least {header.FlushedFileOffset:N0} bytes long, but it is {fileLength:N0}: the image was truncated.", logOffset + read);
             }
 
             var descriptors = ReadDescriptors(log, logOffset, logGuid, ref read, out header);
@@ -45,14 +45,14 @@ internal static class VhdxLog
                 {
                     if (read == active.End)
                     {
-                        throw new ImageException("VhdxLogInvalid", $"The log entry with sequence number {header.Sequence} has fewer data sectors than data descriptors.", logOffset + read);
+                        throw new ImageException(ImageErrors.VhdxLogInvalid, $"The log entry with sequence number {header.Sequence} has fewer data sectors than data descriptors.", logOffset + read);
                     }
 
                     var data = log.AsSpan(read, SectorSize);
                     var dataSequence = ((ulong)BinaryPrimitives.ReadUInt32LittleEndian(data[4..]) << 32) | BinaryPrimitives.ReadUInt32LittleEndian(data[4092..]);
                     if (dataSequence != header.Sequence)
                     {
-                        throw new ImageException("VhdxLogInvalid", $"A data sector of the log entry with sequence number {header.Sequence} has sequence number {dataSequence}.", logOffset + read);
+                        throw new ImageException(ImageErrors.VhdxLogInvalid, $"A data sector of the log entry with sequence number {header.Sequence} has sequence number {dataSequence}.", logOffset + read);
                     }
 
                     // The sector's first 8 and last 4 bytes live in the descriptor.
@@ -159,7 +159,7 @@ internal static class VhdxLog
         header = ReadHeader(log, read);
         if (!IsValid(header, log.Length, logGuid))
         {
-            throw new ImageException("VhdxLogInvalid", "A log entry of the active sequence is not valid.", logOffset + read);
+            throw new ImageException(ImageErrors.VhdxLogInvalid, "A log entry of the active sequence is not valid.", logOffset + read);
         }
 
         var sectors = (int)((header.DescriptorCount + 2 + 127) / 128);
@@ -183,7 +183,7 @@ internal static class VhdxLog
                     || (signature == ZeroSignature && BinaryPrimitives.ReadUInt64LittleEndian(descriptor[8..]) % SectorSize == 0 && BinaryPrimitives.ReadUInt64LittleEndian(descriptor[8..]) <= long.MaxValue - fileOffset));
             if (!valid)
             {
-                throw new ImageException("VhdxLogInvalid", $"Descriptor {d} of the log entry with sequence number {header.Sequence} is malformed.", logOffset + read);
+                throw new ImageException(ImageErrors.VhdxLogInvalid, $"Descriptor {d} of the log entry with sequence number {header.Sequence} is malformed.", logOffset + read);
             }
         }
 

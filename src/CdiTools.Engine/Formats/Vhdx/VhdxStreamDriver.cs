@@ -41,7 +41,7 @@ internal sealed class VhdxStreamDriver : IImageDriver
     {
         this.stream = stream;
         declaredLength = length;
-        store = new BlockStore(Chunk, options.MemoryBudget, options.ScratchDirectory, "VhdxTruncated");
+        store = new BlockStore(Chunk, options.MemoryBudget, options.ScratchDirectory, ImageErrors.VhdxTruncated);
         try
         {
             layout = VhdxLayout.Read(new ForwardFile(this));
@@ -127,7 +127,7 @@ internal sealed class VhdxStreamDriver : IImageDriver
 
         if (layout.Overlay.RequiredLength > streamLength)
         {
-            throw new ImageException("VhdxLogInvalid", $"The log says the file was at least {layout.Overlay.RequiredLength:N0} bytes long, but it is {streamLength:N0}: the image was truncated.", streamLength);
+            throw new ImageException(ImageErrors.VhdxLogInvalid, $"The log says the file was at least {layout.Overlay.RequiredLength:N0} bytes long, but it is {streamLength:N0}: the image was truncated.", streamLength);
         }
     }
 
@@ -147,7 +147,7 @@ internal sealed class VhdxStreamDriver : IImageDriver
                 return true;
             }
 
-            throw new ImageException("VhdxBlockOverlapsRegion", $"Block {block} maps file offset 0x{index * Chunk:X}, which holds VHDX structure.", index * Chunk);
+            throw new ImageException(ImageErrors.VhdxBlockOverlapsRegion, $"Block {block} maps file offset 0x{index * Chunk:X}, which holds VHDX structure.", index * Chunk);
         }
 
         while (currentIndex < index && Advance())
@@ -167,7 +167,7 @@ internal sealed class VhdxStreamDriver : IImageDriver
             // file was cut short (qemu refuses such an image when it opens it).
             if (index * Chunk + destination.Length > layout.Overlay.ExtendLength(streamLength))
             {
-                throw new ImageException("VhdxBlockBeyondEndOfFile", $"The image ends at {streamLength:N0} bytes, inside block {block} at 0x{index * Chunk:X}; it was probably truncated.", streamLength);
+                throw new ImageException(ImageErrors.VhdxBlockBeyondEndOfFile, $"The image ends at {streamLength:N0} bytes, inside block {block} at 0x{index * Chunk:X}; it was probably truncated.", streamLength);
             }
 
             destination[available..].Clear();
@@ -290,7 +290,7 @@ internal sealed class VhdxStreamDriver : IImageDriver
                 {
                     if (!driver.store.Contains(index))
                     {
-                        throw new ImageException("VhdxRegionOverlap", $"The VHDX structure at 0x{from:X} overlaps other structure read before it.", from);
+                        throw new ImageException(ImageErrors.VhdxRegionOverlap, $"The VHDX structure at 0x{from:X} overlaps other structure read before it.", from);
                     }
 
                     got = driver.store.TryReadPart(index, (int)(from - chunkStart), target);
@@ -331,7 +331,7 @@ internal sealed class VhdxStreamDriver : IImageDriver
                 if (available < length && length > InitialCapacity)
                 {
                     // Only the BAT and a large log are this big; the file cannot hold them.
-                    throw new ImageException("VhdxTruncated", $"The image ends at {driver.streamLength:N0} bytes, inside the {length:N0}-byte structure at 0x{offset:X}.", driver.streamLength);
+                    throw new ImageException(ImageErrors.VhdxTruncated, $"The image ends at {driver.streamLength:N0} bytes, inside the {length:N0}-byte structure at 0x{offset:X}.", driver.streamLength);
                 }
 
                 Array.Resize(ref data, length);

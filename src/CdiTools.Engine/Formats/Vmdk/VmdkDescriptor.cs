@@ -94,8 +94,7 @@ internal sealed class VmdkDescriptor
     {
         if (ParentFileNameHint is { } parent)
         {
-            throw new ImageException(
-                "VmdkParentNotSupported",
+            throw new ImageException(ImageErrors.VmdkParentNotSupported,
                 $"The VMDK is a differencing disk of '{parent}' (parentCID {ParentCid:x8}); convert the parent chain into one image first (qemu-img convert reads the chain).",
                 offset);
         }
@@ -106,12 +105,12 @@ internal sealed class VmdkDescriptor
     {
         if (CreateType is null)
         {
-            throw new ImageException("VmdkDescriptorInvalid", "The VMDK descriptor has no createType.", offset);
+            throw new ImageException(ImageErrors.VmdkDescriptorInvalid, "The VMDK descriptor has no createType.", offset);
         }
 
         if (!FileCreateTypes.Contains(CreateType, StringComparer.Ordinal))
         {
-            throw new ImageException("VmdkUnsupportedCreateType", $"A VMDK descriptor file of type '{CreateType}' is not supported; the types are {string.Join(", ", FileCreateTypes)}.", offset);
+            throw new ImageException(ImageErrors.VmdkUnsupportedCreateType, $"A VMDK descriptor file of type '{CreateType}' is not supported; the types are {string.Join(", ", FileCreateTypes)}.", offset);
         }
     }
 
@@ -119,7 +118,7 @@ internal sealed class VmdkDescriptor
     {
         if (!values.TryGetValue(key, out var text) || !uint.TryParse(text, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var cid))
         {
-            throw new ImageException("VmdkDescriptorInvalid", $"The VMDK descriptor has no valid {key} (qemu refuses to open it).", offset);
+            throw new ImageException(ImageErrors.VmdkDescriptorInvalid, $"The VMDK descriptor has no valid {key} (qemu refuses to open it).", offset);
         }
 
         return cid;
@@ -174,7 +173,7 @@ internal sealed class VmdkDescriptor
         };
         if (!valid && ExtentTypes.Contains(type, StringComparer.Ordinal))
         {
-            throw new ImageException("VmdkExtentLineInvalid", $"Descriptor line {lineNumber} is not a valid extent: {line}", offset);
+            throw new ImageException(ImageErrors.VmdkExtentLineInvalid, $"Descriptor line {lineNumber} is not a valid extent: {line}", offset);
         }
 
         if (sectors <= 0 || !ExtentTypes.Contains(type, StringComparer.Ordinal))

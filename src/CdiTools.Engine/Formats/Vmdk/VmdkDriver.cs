@@ -36,8 +36,7 @@ internal static class VmdkDriver
     {
         if (input.Random is not { } random || directory is null)
         {
-            throw new ImageException(
-                "VmdkDescriptorNeedsLocalFile",
+            throw new ImageException(ImageErrors.VmdkDescriptorNeedsLocalFile,
                 "The image is a VMDK descriptor file, whose disk lies in extent files beside it; open the descriptor from a local path (not a stream, URL or archive), or convert it into one image file first.");
         }
 
@@ -55,7 +54,7 @@ internal static class VmdkDriver
 
             if (extents.Count == 0)
             {
-                throw new ImageException("VmdkDescriptorInvalid", "The VMDK descriptor lists no RW extent.", 0);
+                throw new ImageException(ImageErrors.VmdkDescriptorInvalid, "The VMDK descriptor lists no RW extent.", 0);
             }
 
             var first = extents.OfType<VmdkSparseExtent>().FirstOrDefault()?.Header;
@@ -130,7 +129,7 @@ internal static class VmdkDriver
     {
         if (line.Type == "SESPARSE")
         {
-            throw new ImageException("VmdkExtentTypeUnsupported", $"Extent '{line.FileName}' is an ESXi seSparse extent, which is not supported.", 0);
+            throw new ImageException(ImageErrors.VmdkExtentTypeUnsupported, $"Extent '{line.FileName}' is an ESXi seSparse extent, which is not supported.", 0);
         }
 
         // qemu opens an absolute name as it is and follows ".." and links anywhere; an image made
@@ -140,9 +139,9 @@ internal static class VmdkDriver
             directory,
             line.FileName,
             $"Extent '{Layers.Tar.TarDiskRules.Printable(line.FileName)}' named by the descriptor (line {line.LineNumber})",
-            outsideId: "VmdkExtentOutsideFolder",
-            notFileId: "VmdkExtentNotAFile",
-            notFoundId: "VmdkExtentNotFound",
+            outsideId: ImageErrors.VmdkExtentOutsideFolder,
+            notFileId: ImageErrors.VmdkExtentNotAFile,
+            notFoundId: ImageErrors.VmdkExtentNotFound,
             advice: "Put the extent files beside the descriptor and name them without a folder.");
 
         try
@@ -157,7 +156,7 @@ internal static class VmdkDriver
             if (!VmdkHeader.HasMagic(magic))
             {
                 var kind = magic.SequenceEqual("COWD"u8) ? "a VMFS sparse (COWD) extent" : "not a hosted sparse extent (no KDMV magic)";
-                throw new ImageException("VmdkExtentTypeUnsupported", $"Extent '{line.FileName}' is {kind}, which is not supported.", 0);
+                throw new ImageException(ImageErrors.VmdkExtentTypeUnsupported, $"Extent '{line.FileName}' is {kind}, which is not supported.", 0);
             }
 
             return VmdkSparseExtent.Open(source, ownsSource: true, line.FileName);

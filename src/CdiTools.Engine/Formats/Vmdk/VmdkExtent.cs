@@ -54,7 +54,7 @@ internal sealed class VmdkSparseExtent : VmdkExtent
         var header = VmdkHeader.Parse(sector[..read], source.Length);
         if (header.IsDescriptorOnly)
         {
-            throw new ImageException("VmdkExtentInvalid", $"The sparse extent '{name}' holds only a descriptor; nested descriptors are not supported.", 0);
+            throw new ImageException(ImageErrors.VmdkExtentInvalid, $"The sparse extent '{name}' holds only a descriptor; nested descriptors are not supported.", 0);
         }
 
         if (header.DirectoryAtEnd)
@@ -67,7 +67,7 @@ internal sealed class VmdkSparseExtent : VmdkExtent
         var bytes = new byte[header.DirectoryEntries * 4];
         if (source.ReadAt(header.DirectoryOffset, bytes) != bytes.Length)
         {
-            throw new ImageException("VmdkOffsetBeyondEndOfFile", $"The extent '{name}' ends inside its grain directory at 0x{header.DirectoryOffset:X}.", header.DirectoryOffset);
+            throw new ImageException(ImageErrors.VmdkOffsetBeyondEndOfFile, $"The extent '{name}' ends inside its grain directory at 0x{header.DirectoryOffset:X}.", header.DirectoryOffset);
         }
 
         for (var i = 0; i < directory.Length; i++)
@@ -76,7 +76,7 @@ internal sealed class VmdkSparseExtent : VmdkExtent
             var tableOffset = (long)directory[i] * VmdkHeader.Sector;
             if (directory[i] != 0 && tableOffset + header.TableBytes > source.Length)
             {
-                throw new ImageException("VmdkOffsetBeyondEndOfFile", $"Grain table {i} at 0x{tableOffset:X} lies beyond the end of the {source.Length:N0}-byte extent '{name}'.", header.DirectoryOffset + (i * 4L));
+                throw new ImageException(ImageErrors.VmdkOffsetBeyondEndOfFile, $"Grain table {i} at 0x{tableOffset:X} lies beyond the end of the {source.Length:N0}-byte extent '{name}'.", header.DirectoryOffset + (i * 4L));
             }
         }
 
@@ -92,7 +92,7 @@ internal sealed class VmdkSparseExtent : VmdkExtent
         var footer = new byte[3 * VmdkHeader.Sector];
         if (footerOffset < VmdkHeader.Sector || source.ReadAt(footerOffset, footer) != footer.Length)
         {
-            throw new ImageException("VmdkFooterInvalid", "The stream-optimized extent has its grain directory at the end but is too short for a footer.", Math.Max(0, footerOffset));
+            throw new ImageException(ImageErrors.VmdkFooterInvalid, "The stream-optimized extent has its grain directory at the end but is too short for a footer.", Math.Max(0, footerOffset));
         }
 
         var marker = footer.AsSpan(0, VmdkHeader.Sector);
@@ -101,7 +101,7 @@ internal sealed class VmdkSparseExtent : VmdkExtent
             || BinaryPrimitives.ReadUInt64LittleEndian(end) != 0 || BinaryPrimitives.ReadUInt32LittleEndian(end[8..]) != 0 || BinaryPrimitives.ReadUInt32LittleEndian(end[12..]) != VmdkMarker.EndOfStream
             || !VmdkHeader.HasMagic(footer.AsSpan(VmdkHeader.Sector)))
         {
-            throw new ImageException("VmdkFooterInvalid", "The stream-optimized extent has its grain directory at the end but no valid footer and end-of-stream marker before its end.", footerOffset);
+            throw new ImageException(ImageErrors.VmdkFooterInvalid, "The stream-optimized extent has its grain directory at the end but no valid footer and end-of-stream marker before its end.", footerOffset);
         }
 
         var parsed = VmdkHeader.Parse(footer.AsSpan(VmdkHeader.Sector, VmdkHeader.Length), source.Length, footerOffset + VmdkHeader.Sector);

@@ -33,7 +33,7 @@ internal abstract class VmdkGrainInflater : IDisposable
     protected abstract int InflateCore(ReadOnlySpan<byte> input, Span<byte> grain, long hostOffset);
 
     protected static ImageException Corrupt(long hostOffset, string detail, Exception? inner = null) =>
-        new("VmdkCompressedGrainCorrupt", $"The compressed grain at 0x{hostOffset:X} does not inflate: {detail}.", hostOffset, inner);
+        new(ImageErrors.VmdkCompressedGrainCorrupt, $"The compressed grain at 0x{hostOffset:X} does not inflate: {detail}.", hostOffset, inner);
 
     private sealed class NativeInflater : VmdkGrainInflater
     {

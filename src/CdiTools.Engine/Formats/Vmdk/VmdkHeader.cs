@@ -94,12 +94,12 @@ internal sealed class VmdkHeader
     {
         if (sector.Length < 79)
         {
-            throw new ImageException("VmdkHeaderTruncated", $"The image ends after {sector.Length} bytes, inside its VMDK header.", baseOffset + sector.Length);
+            throw new ImageException(ImageErrors.VmdkHeaderTruncated, $"The image ends after {sector.Length} bytes, inside its VMDK header.", baseOffset + sector.Length);
         }
 
         if (!HasMagic(sector))
         {
-            throw new ImageException("VmdkBadMagic", "The VMDK extent does not start with the magic KDMV.", baseOffset);
+            throw new ImageException(ImageErrors.VmdkBadMagic, "The VMDK extent does not start with the magic KDMV.", baseOffset);
         }
 
         var version = BinaryPrimitives.ReadUInt32LittleEndian(sector[4..]);
@@ -122,27 +122,27 @@ internal sealed class VmdkHeader
         // qemu: "Unsupported VMDK version"; version 3 (changed block tracking) reads like 1.
         if (version > 3)
         {
-            throw new ImageException("VmdkUnsupportedVersion", $"VMDK version {version} is not supported; versions 1 to 3 are.", baseOffset + 4);
+            throw new ImageException(ImageErrors.VmdkUnsupportedVersion, $"VMDK version {version} is not supported; versions 1 to 3 are.", baseOffset + 4);
         }
 
         if (compressAlgorithm > 1)
         {
-            throw new ImageException("VmdkUnsupportedCompression", $"Compression algorithm {compressAlgorithm} is unknown; VMDK defines 0 (none) and 1 (deflate).", baseOffset + 77);
+            throw new ImageException(ImageErrors.VmdkUnsupportedCompression, $"Compression algorithm {compressAlgorithm} is unknown; VMDK defines 0 (none) and 1 (deflate).", baseOffset + 77);
         }
 
         if (tableEntries > MaxGrainTableEntries)
         {
-            throw new ImageException("VmdkGrainTableTooLarge", $"A grain table of {tableEntries} entries is more than the {MaxGrainTableEntries} qemu accepts (L2 table size too big).", baseOffset + 44);
+            throw new ImageException(ImageErrors.VmdkGrainTableTooLarge, $"A grain table of {tableEntries} entries is more than the {MaxGrainTableEntries} qemu accepts (L2 table size too big).", baseOffset + 44);
         }
 
         if (granularity == 0 || tableEntries == 0)
         {
-            throw new ImageException("VmdkGrainSizeInvalid", $"A grain of {granularity} sectors with {tableEntries} entries per grain table maps nothing (L1 entry size is invalid).", baseOffset + (granularity == 0 ? 20 : 44));
+            throw new ImageException(ImageErrors.VmdkGrainSizeInvalid, $"A grain of {granularity} sectors with {tableEntries} entries per grain table maps nothing (L1 entry size is invalid).", baseOffset + (granularity == 0 ? 20 : 44));
         }
 
         if (granularity > MaxGrainSize / Sector)
         {
-            throw new ImageException("VmdkGrainSizeInvalid", $"A grain of {granularity} sectors is larger than {MaxGrainSize / Sector} sectors.", baseOffset + 20);
+            throw new ImageException(ImageErrors.VmdkGrainSizeInvalid, $"A grain of {granularity} sectors is larger than {MaxGrainSize / Sector} sectors.", baseOffset + 20);
         }
 
         // The directory's size follows from the capacity; refuse a huge one before allocating it,
@@ -151,12 +151,12 @@ internal sealed class VmdkHeader
         var directoryEntries = (capacity / tableSectors) + (capacity % tableSectors == 0 ? 0UL : 1UL);
         if (directoryEntries > MaxGrainDirectoryEntries)
         {
-            throw new ImageException("VmdkGrainDirectoryTooLarge", $"The grain directory would need {directoryEntries:N0} entries, more than the {MaxGrainDirectoryEntries:N0} qemu accepts (L1 size too big).", baseOffset + 12);
+            throw new ImageException(ImageErrors.VmdkGrainDirectoryTooLarge, $"The grain directory would need {directoryEntries:N0} entries, more than the {MaxGrainDirectoryEntries:N0} qemu accepts (L1 size too big).", baseOffset + 12);
         }
 
         if (capacity > (ulong)(long.MaxValue / Sector))
         {
-            throw new ImageException("VmdkCapacityTooLarge", $"A capacity of {capacity} sectors does not fit a disk.", baseOffset + 12);
+            throw new ImageException(ImageErrors.VmdkCapacityTooLarge, $"A capacity of {capacity} sectors does not fit a disk.", baseOffset + 12);
         }
 
         var header = new VmdkHeader
@@ -179,7 +179,7 @@ internal sealed class VmdkHeader
         // qemu: "File truncated, expecting at least ... bytes".
         if (fileLength is { } length && header.GrainOffset > length)
         {
-            throw new ImageException("VmdkFileTruncated", $"The extent is {length:N0} bytes; its grains start at {header.GrainOffset:N0}.", baseOffset + 64);
+            throw new ImageException(ImageErrors.VmdkFileTruncated, $"The extent is {length:N0} bytes; its grains start at {header.GrainOffset:N0}.", baseOffset + 64);
         }
 
         header.CheckDirectory(fileLength, baseOffset + 56);
@@ -191,7 +191,7 @@ internal sealed class VmdkHeader
     {
         if (footer.DirectoryAtEnd || footer.IsDescriptorOnly)
         {
-            throw new ImageException("VmdkFooterInvalid", "The footer does not give the grain directory's offset.", footerOffset + 56);
+            throw new ImageException(ImageErrors.VmdkFooterInvalid, "The footer does not give the grain directory's offset.", footerOffset + 56);
         }
 
         return footer;
@@ -207,12 +207,12 @@ internal sealed class VmdkHeader
 
         if (DirectoryOffset == 0 && DirectoryEntries > 0)
         {
-            throw new ImageException("VmdkGrainDirectoryInvalid", "The grain directory offset is 0, inside the header.", fieldOffset);
+            throw new ImageException(ImageErrors.VmdkGrainDirectoryInvalid, "The grain directory offset is 0, inside the header.", fieldOffset);
         }
 
         if (fileLength is { } length && DirectoryOffset + ((long)DirectoryEntries * 4) > length)
         {
-            throw new ImageException("VmdkOffsetBeyondEndOfFile", $"The grain directory at 0x{DirectoryOffset:X} ({DirectoryEntries:N0} entries) lies beyond the end of the {length:N0}-byte extent.", fieldOffset);
+            throw new ImageException(ImageErrors.VmdkOffsetBeyondEndOfFile, $"The grain directory at 0x{DirectoryOffset:X} ({DirectoryEntries:N0} entries) lies beyond the end of the {length:N0}-byte extent.", fieldOffset);
         }
     }
 
@@ -246,7 +246,7 @@ internal sealed class VmdkHeader
     {
         if (sectors > (ulong)(long.MaxValue / Sector))
         {
-            throw new ImageException("VmdkOffsetBeyondEndOfFile", $"The offset of {sectors} sectors lies beyond any file.", fieldOffset);
+            throw new ImageException(ImageErrors.VmdkOffsetBeyondEndOfFile, $"The offset of {sectors} sectors lies beyond any file.", fieldOffset);
         }
 
         return (long)sectors * Sector;

@@ -65,7 +65,7 @@ internal sealed class VmdkRandomDriver : IImageDriver
         if (extent.StartOffset + bytes > extent.Source.Length)
         {
             // qemu reads the missing end as zeros; a short flat extent is a truncated copy.
-            throw new ImageException("VmdkExtentTruncated", $"The flat extent '{extent.Name}' is {extent.Source.Length:N0} bytes; the descriptor needs {extent.StartOffset + bytes:N0}.", extent.Source.Length);
+            throw new ImageException(ImageErrors.VmdkExtentTruncated, $"The flat extent '{extent.Name}' is {extent.Source.Length:N0} bytes; the descriptor needs {extent.StartOffset + bytes:N0}.", extent.Source.Length);
         }
 
         for (long done = 0; done < bytes;)
@@ -228,7 +228,7 @@ internal sealed class VmdkRandomDriver : IImageDriver
     {
         if (host >= fileLength)
         {
-            throw new ImageException("VmdkOffsetBeyondEndOfFile", $"A compressed grain at 0x{host:X} lies beyond the end of the {fileLength:N0}-byte extent.", host);
+            throw new ImageException(ImageErrors.VmdkOffsetBeyondEndOfFile, $"A compressed grain at 0x{host:X} lies beyond the end of the {fileLength:N0}-byte extent.", host);
         }
 
         if (!header.HasMarkers)
@@ -238,19 +238,19 @@ internal sealed class VmdkRandomDriver : IImageDriver
 
         if (offset + VmdkMarker.GrainHeaderLength > buffer.Length)
         {
-            throw new ImageException("VmdkOffsetBeyondEndOfFile", $"The extent ends inside the grain marker at 0x{host:X}.", host);
+            throw new ImageException(ImageErrors.VmdkOffsetBeyondEndOfFile, $"The extent ends inside the grain marker at 0x{host:X}.", host);
         }
 
         var size = BinaryPrimitives.ReadUInt32LittleEndian(buffer[(offset + 8)..]);
         if (size == 0 || size > 2L * header.GrainSize)
         {
-            throw new ImageException("VmdkCompressedGrainCorrupt", $"The grain marker at 0x{host:X} gives a compressed size of {size} bytes (1 to {2 * header.GrainSize} allowed).", host + 8);
+            throw new ImageException(ImageErrors.VmdkCompressedGrainCorrupt, $"The grain marker at 0x{host:X} gives a compressed size of {size} bytes (1 to {2 * header.GrainSize} allowed).", host + 8);
         }
 
         var start = offset + VmdkMarker.GrainHeaderLength;
         if (start + size > buffer.Length)
         {
-            throw new ImageException("VmdkOffsetBeyondEndOfFile", $"The compressed grain at 0x{host:X} ({size} bytes) runs past the end of the {fileLength:N0}-byte extent.", host);
+            throw new ImageException(ImageErrors.VmdkOffsetBeyondEndOfFile, $"The compressed grain at 0x{host:X} ({size} bytes) runs past the end of the {fileLength:N0}-byte extent.", host);
         }
 
         return (start, (int)size);
@@ -261,7 +261,7 @@ internal sealed class VmdkRandomDriver : IImageDriver
         var read = extent.Source.ReadAt(offset, destination);
         if (read != destination.Length)
         {
-            throw new ImageException("VmdkOffsetBeyondEndOfFile", $"The extent '{extent.Name}' ends inside {what} at 0x{offset:X}: {read} of {destination.Length} bytes.", offset + read);
+            throw new ImageException(ImageErrors.VmdkOffsetBeyondEndOfFile, $"The extent '{extent.Name}' ends inside {what} at 0x{offset:X}: {read} of {destination.Length} bytes.", offset + read);
         }
     }
 

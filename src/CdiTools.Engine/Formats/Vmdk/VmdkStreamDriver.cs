@@ -40,7 +40,7 @@ internal sealed class VmdkStreamDriver : IImageDriver
         header = VmdkHeader.Parse(sector.AsSpan(0, read), fileLength);
         if (header.IsDescriptorOnly)
         {
-            throw new ImageException("VmdkExtentInvalid", "The VMDK header holds only a descriptor; nested descriptors are not supported.", 0);
+            throw new ImageException(ImageErrors.VmdkExtentInvalid, "The VMDK header holds only a descriptor; nested descriptors are not supported.", 0);
         }
 
         grainSize = header.GrainSize;
@@ -75,7 +75,7 @@ internal sealed class VmdkStreamDriver : IImageDriver
         descriptor.RefuseParent(header.DescriptorOffset);
         if (header.Compressed && !header.HasMarkers)
         {
-            throw new ImageException("VmdkForwardOrderUnsupported", "Compressed grains without markers do not say where they end; this VMDK needs random access (a local file or a server with ranges).", 8);
+            throw new ImageException(ImageErrors.VmdkForwardOrderUnsupported, "Compressed grains without markers do not say where they end; this VMDK needs random access (a local file or a server with ranges).", 8);
         }
 
         using var inflater = VmdkGrainInflater.Create(options.PreferNativeDecoders);
@@ -83,7 +83,7 @@ internal sealed class VmdkStreamDriver : IImageDriver
         {
             if (!header.HasMarkers)
             {
-                throw new ImageException("VmdkForwardOrderUnsupported", "The grain directory is at the end and there are no markers to place the grains before it; this VMDK needs random access.", 56);
+                throw new ImageException(ImageErrors.VmdkForwardOrderUnsupported, "The grain directory is at the end and there are no markers to place the grains before it; this VMDK needs random access.", 56);
             }
 
             ConvertByMarkers(output, inflater, cancellationToken);
@@ -113,7 +113,7 @@ internal sealed class VmdkStreamDriver : IImageDriver
     private void ConvertTablesFirst(RawOutput output, VmdkGrainInflater inflater, CancellationToken cancellationToken)
     {
         var directory = ReadDirectory(header.DirectoryOffset, header.DirectoryEntries);
-        using var tables = new BlockStore(header.TableBytes, options.MemoryBudget, options.ScratchDirectory, "VmdkOffsetBeyondEndOfFile");
+        using var tables = new BlockStore(header.TableBytes, options.MemoryBudget, options.ScratchDirectory, ImageErrors.VmdkOffsetBeyondEndOfFile);
         var tableBytes = new byte[header.TableBytes];
         var order = Enumerable.Range(0, directory.Length).Where(i => directory[i] != 0).OrderBy(i => directory[i]).ToList();
         for (var i = 0; i < order.Count; i++)
@@ -146,7 +146,7 @@ internal sealed class VmdkStreamDriver : IImageDriver
             var host = (long)entry * VmdkHeader.Sector;
             if (host < tablesEnd)
             {
-                throw new ImageException("VmdkForwardOrderUnsupported", $"Grain {grain} lies at 0x{host:X}, before the end of the grain tables (0x{tablesEnd:X}); this VMDK needs random access.", host);
+                throw new ImageException(ImageErrors.VmdkForwardOrderUnsupported, $"Grain {grain} lies at 0x{host:X}, before the end of the grain tables (0x{tablesEnd:X}); this VMDK needs random access.", host);
             }
 
             if (host <= highest)
@@ -163,7 +163,7 @@ internal sealed class VmdkStreamDriver : IImageDriver
         var nextLate = 0;
         if (lateHosts.Length > 0)
         {
-            kept = new BlockStore(grainSize, options.MemoryBudget, options.ScratchDirectory, header.Compressed ? "VmdkCompressedGrainCorrupt" : "VmdkOffsetBeyondEndOfFile");
+            kept = new BlockStore(grainSize, options.MemoryBudget, options.ScratchDirectory, header.Compressed ? ImageErrors.VmdkCompressedGrainCorrupt : ImageErrors.VmdkOffsetBeyondEndOfFile);
         }
 
         var compressed = ArrayPool<byte>.Shared.Rent((2 * grainSize) + VmdkMarker.GrainHeaderLength);
@@ -208,7 +208,7 @@ internal sealed class VmdkStreamDriver : IImageDriver
 
                 if (host < position)
                 {
-                    throw new ImageException("VmdkForwardOrderUnsupported", $"Grain {grain} at 0x{host:X} overlaps data already read; this VMDK needs random access.", host);
+                    throw new ImageException(ImageErrors.VmdkForwardOrderUnsupported, $"Grain {grain} at 0x{host:X} overlaps data already read; this VMDK needs random access.", host);
                 }
 
                 // Keep the grains passed on the way that the disk needs later.
@@ -270,7 +270,7 @@ internal sealed class VmdkStreamDriver : IImageDriver
             var read = ReadFull(destination[..count]);
             if (read == 0 || (needed > 0 && read < needed))
             {
-                throw new ImageException("VmdkOffsetBeyondEndOfFile", $"The image ends inside the grain at 0x{host:X}.", position);
+                throw new ImageException(ImageErrors.VmdkOffsetBeyondEndOfFile, $"The image ends inside the grain at 0x{host:X}.", position);
             }
 
             return read;
@@ -286,18 +286,18 @@ internal sealed class VmdkStreamDriver : IImageDriver
         Span<byte> marker = stackalloc byte[VmdkMarker.GrainHeaderLength];
         if (ReadFull(marker) < marker.Length)
         {
-            throw new ImageException("VmdkOffsetBeyondEndOfFile", $"The image ends inside the grain marker at 0x{host:X}.", position);
+            throw new ImageException(ImageErrors.VmdkOffsetBeyondEndOfFile, $"The image ends inside the grain marker at 0x{host:X}.", position);
         }
 
         var size = BinaryPrimitives.ReadUInt32LittleEndian(marker[8..]);
         if (size == 0 || size > 2L * grainSize)
         {
-            throw new ImageException("VmdkCompressedGrainCorrupt", $"The grain marker at 0x{host:X} gives a compressed size of {size} bytes (1 to {2 * grainSize} allowed).", host + 8);
+            throw new ImageException(ImageErrors.VmdkCompressedGrainCorrupt, $"The grain marker at 0x{host:X} gives a compressed size of {size} bytes (1 to {2 * grainSize} allowed).", host + 8);
         }
 
         if (ReadFull(compressed.AsSpan(0, (int)size)) < size)
         {
-            throw new ImageException("VmdkOffsetBeyondEndOfFile", $"The image ends inside the compressed grain at 0x{host:X}.", position);
+            throw new ImageException(ImageErrors.VmdkOffsetBeyondEndOfFile, $"The image ends inside the compressed grain at 0x{host:X}.", position);
         }
 
         return (int)size;
@@ -327,7 +327,7 @@ internal sealed class VmdkStreamDriver : IImageDriver
                 var marker = markerBytes.AsSpan();
                 if (ReadFull(marker) < marker.Length)
                 {
-                    throw new ImageException("VmdkStreamTruncated", $"The stream-optimized image ends at {markerOffset:N0} bytes without an end-of-stream marker.", markerOffset);
+                    throw new ImageException(ImageErrors.VmdkStreamTruncated, $"The stream-optimized image ends at {markerOffset:N0} bytes without an end-of-stream marker.", markerOffset);
                 }
 
                 var value = BinaryPrimitives.ReadUInt64LittleEndian(marker);
@@ -336,23 +336,23 @@ internal sealed class VmdkStreamDriver : IImageDriver
                 {
                     if (value % (ulong)header.GrainSectors != 0 || value >= (ulong)header.Capacity)
                     {
-                        throw new ImageException("VmdkMarkerInvalid", $"The grain marker at 0x{markerOffset:X} gives sector {value}, which is not the start of a grain of the {header.Capacity}-sector disk.", markerOffset);
+                        throw new ImageException(ImageErrors.VmdkMarkerInvalid, $"The grain marker at 0x{markerOffset:X} gives sector {value}, which is not the start of a grain of the {header.Capacity}-sector disk.", markerOffset);
                     }
 
                     var grain = (long)(value / (ulong)header.GrainSectors);
                     if (grain < emitted)
                     {
-                        throw new ImageException("VmdkGrainOutOfOrder", $"The grain for sector {value} at 0x{markerOffset:X} comes after grains further on the disk; read forward, grains must come in disk order (random access reads any order).", markerOffset);
+                        throw new ImageException(ImageErrors.VmdkGrainOutOfOrder, $"The grain for sector {value} at 0x{markerOffset:X} comes after grains further on the disk; read forward, grains must come in disk order (random access reads any order).", markerOffset);
                     }
 
                     if (size > 2L * grainSize)
                     {
-                        throw new ImageException("VmdkCompressedGrainCorrupt", $"The grain marker at 0x{markerOffset:X} gives a compressed size of {size} bytes (1 to {2 * grainSize} allowed).", markerOffset + 8);
+                        throw new ImageException(ImageErrors.VmdkCompressedGrainCorrupt, $"The grain marker at 0x{markerOffset:X} gives a compressed size of {size} bytes (1 to {2 * grainSize} allowed).", markerOffset + 8);
                     }
 
                     if (ReadFull(compressed.AsSpan(0, (int)size)) < size)
                     {
-                        throw new ImageException("VmdkStreamTruncated", $"The image ends inside the compressed grain at 0x{markerOffset:X}.", position);
+                        throw new ImageException(ImageErrors.VmdkStreamTruncated, $"The image ends inside the compressed grain at 0x{markerOffset:X}.", position);
                     }
 
                     output.WriteZeros((grain - emitted) * (long)grainSize);
@@ -366,7 +366,7 @@ internal sealed class VmdkStreamDriver : IImageDriver
 
                 if (ReadFull(metadata) < metadata.Length)
                 {
-                    throw new ImageException("VmdkStreamTruncated", $"The image ends inside the marker at 0x{markerOffset:X}.", position);
+                    throw new ImageException(ImageErrors.VmdkStreamTruncated, $"The image ends inside the marker at 0x{markerOffset:X}.", position);
                 }
 
                 var type = BinaryPrimitives.ReadUInt32LittleEndian(metadata);
@@ -381,24 +381,24 @@ internal sealed class VmdkStreamDriver : IImageDriver
                     case VmdkMarker.GrainTable:
                         CheckMetadataLength(value, header.TableBytes, markerOffset, "grain table");
                         var table = new byte[(int)value * VmdkHeader.Sector];
-                        ReadAt(dataOffset, table, "a grain table", "VmdkStreamTruncated");
+                        ReadAt(dataOffset, table, "a grain table", ImageErrors.VmdkStreamTruncated);
                         tablesSeen[dataOffset / VmdkHeader.Sector] = MatchTable(table, unmapped, dataOffset);
                         break;
 
                     case VmdkMarker.GrainDirectory:
                         CheckMetadataLength(value, (long)header.DirectoryEntries * 4, markerOffset, "grain directory");
-                        directory = ReadDirectory(dataOffset, header.DirectoryEntries, "VmdkStreamTruncated");
+                        directory = ReadDirectory(dataOffset, header.DirectoryEntries, ImageErrors.VmdkStreamTruncated);
                         directoryOffset = dataOffset;
                         break;
 
                     case VmdkMarker.Footer:
                         var footerBytes = new byte[(int)Math.Max(value, 1) * VmdkHeader.Sector];
-                        ReadAt(dataOffset, footerBytes, "the footer", "VmdkStreamTruncated");
+                        ReadAt(dataOffset, footerBytes, "the footer", ImageErrors.VmdkStreamTruncated);
                         CheckFooter(VmdkHeader.Parse(footerBytes.AsSpan(0, VmdkHeader.Length), null, dataOffset), dataOffset, directoryOffset);
                         break;
 
                     default:
-                        throw new ImageException("VmdkMarkerInvalid", $"The marker at 0x{markerOffset:X} has type {type}; stream-optimized VMDKs define 0 to 3.", markerOffset + 12);
+                        throw new ImageException(ImageErrors.VmdkMarkerInvalid, $"The marker at 0x{markerOffset:X} has type {type}; stream-optimized VMDKs define 0 to 3.", markerOffset + 12);
                 }
             }
         }
@@ -413,7 +413,7 @@ internal sealed class VmdkStreamDriver : IImageDriver
         var minimum = (needed + VmdkHeader.Sector - 1) / VmdkHeader.Sector;
         if (sectors < (ulong)minimum || sectors > (ulong)minimum + 1)
         {
-            throw new ImageException("VmdkMarkerInvalid", $"The {what} marker at 0x{markerOffset:X} gives {sectors} sectors; the header needs {minimum}.", markerOffset);
+            throw new ImageException(ImageErrors.VmdkMarkerInvalid, $"The {what} marker at 0x{markerOffset:X} gives {sectors} sectors; the header needs {minimum}.", markerOffset);
         }
     }
 
@@ -432,7 +432,7 @@ internal sealed class VmdkStreamDriver : IImageDriver
 
             if (!unmapped.Remove(entry, out var grain) || grain % header.GrainTableEntries != i || (index >= 0 && grain / header.GrainTableEntries != index))
             {
-                throw new ImageException("VmdkGrainTableMismatch", $"The grain table at 0x{tableOffset:X} maps entry {i} to sector {entry}, where no grain marker for that place came before it.", tableOffset + (i * 4L));
+                throw new ImageException(ImageErrors.VmdkGrainTableMismatch, $"The grain table at 0x{tableOffset:X} maps entry {i} to sector {entry}, where no grain marker for that place came before it.", tableOffset + (i * 4L));
             }
 
             index = (int)(grain / header.GrainTableEntries);
@@ -445,20 +445,20 @@ internal sealed class VmdkStreamDriver : IImageDriver
     {
         if (directory is null)
         {
-            throw new ImageException("VmdkGrainDirectoryMissing", "The stream-optimized image ends without the grain directory that maps its grains.", position);
+            throw new ImageException(ImageErrors.VmdkGrainDirectoryMissing, "The stream-optimized image ends without the grain directory that maps its grains.", position);
         }
 
         if (unmapped.Count > 0)
         {
             var (sector, grain) = unmapped.MinBy(u => u.Key);
-            throw new ImageException("VmdkGrainTableMismatch", $"The grain at sector {sector} (disk sector {grain * header.GrainSectors}) is in no grain table, so qemu reads zeros there.", sector * VmdkHeader.Sector);
+            throw new ImageException(ImageErrors.VmdkGrainTableMismatch, $"The grain at sector {sector} (disk sector {grain * header.GrainSectors}) is in no grain table, so qemu reads zeros there.", sector * VmdkHeader.Sector);
         }
 
         for (var i = 0; i < directory.Length; i++)
         {
             if (directory[i] != 0 && (!tablesSeen.TryGetValue(directory[i], out var index) || (index >= 0 && index != i)))
             {
-                throw new ImageException("VmdkGrainTableMismatch", $"Grain directory entry {i} names sector {directory[i]}, which holds no grain table for that part of the disk.", directoryOffset + (i * 4L));
+                throw new ImageException(ImageErrors.VmdkGrainTableMismatch, $"Grain directory entry {i} names sector {directory[i]}, which holds no grain table for that part of the disk.", directoryOffset + (i * 4L));
             }
         }
 
@@ -466,7 +466,7 @@ internal sealed class VmdkStreamDriver : IImageDriver
         {
             if (index >= 0 && directory[index] != sector)
             {
-                throw new ImageException("VmdkGrainTableMismatch", $"The grain table at sector {sector} maps grains that grain directory entry {index} does not name.", directoryOffset + (index * 4L));
+                throw new ImageException(ImageErrors.VmdkGrainTableMismatch, $"The grain table at sector {sector} maps grains that grain directory entry {index} does not name.", directoryOffset + (index * 4L));
             }
         }
     }
@@ -475,18 +475,18 @@ internal sealed class VmdkStreamDriver : IImageDriver
     {
         if (footer.Capacity != header.Capacity || footer.GrainSectors != header.GrainSectors || footer.GrainTableEntries != header.GrainTableEntries || footer.Compressed != header.Compressed)
         {
-            throw new ImageException("VmdkFooterMismatch", "The footer's capacity, grain size or compression differ from the header's.", footerOffset);
+            throw new ImageException(ImageErrors.VmdkFooterMismatch, "The footer's capacity, grain size or compression differ from the header's.", footerOffset);
         }
 
         if (footer.DirectoryAtEnd || (directoryOffset >= 0 && footer.DirectoryOffset != directoryOffset))
         {
-            throw new ImageException("VmdkFooterInvalid", $"The footer gives the grain directory at 0x{footer.DirectoryOffset:X}, not where its marker put it (0x{directoryOffset:X}).", footerOffset + 56);
+            throw new ImageException(ImageErrors.VmdkFooterInvalid, $"The footer gives the grain directory at 0x{footer.DirectoryOffset:X}, not where its marker put it (0x{directoryOffset:X}).", footerOffset + 56);
         }
     }
 
     // The directory can be large (up to 128 MiB); it grows as its bytes arrive, so a header that
     // claims a huge one on a short stream costs no more memory than the stream brings.
-    private uint[] ReadDirectory(long offset, int entries, string errorId = "VmdkOffsetBeyondEndOfFile")
+    private uint[] ReadDirectory(long offset, int entries, ImageError? errorId = null)
     {
         SkipTo(offset);
         var directory = new List<uint>(Math.Min(entries, 1 << 16));
@@ -496,7 +496,7 @@ internal sealed class VmdkStreamDriver : IImageDriver
             var count = Math.Min(piece.Length / 4, entries - directory.Count);
             if (ReadFull(piece[..(count * 4)]) < count * 4)
             {
-                throw new ImageException(errorId, $"The image ends inside its grain directory at 0x{offset:X}.", position);
+                throw new ImageException(errorId ?? ImageErrors.VmdkOffsetBeyondEndOfFile, $"The image ends inside its grain directory at 0x{offset:X}.", position);
             }
 
             for (var i = 0; i < count; i++)
@@ -508,12 +508,12 @@ internal sealed class VmdkStreamDriver : IImageDriver
         return [.. directory];
     }
 
-    private void ReadAt(long offset, Span<byte> destination, string what, string errorId = "VmdkOffsetBeyondEndOfFile")
+    private void ReadAt(long offset, Span<byte> destination, string what, ImageError? errorId = null)
     {
         SkipTo(offset);
         if (ReadFull(destination) < destination.Length)
         {
-            throw new ImageException(errorId, $"The image ends inside {what} at 0x{offset:X}.", position);
+            throw new ImageException(errorId ?? ImageErrors.VmdkOffsetBeyondEndOfFile, $"The image ends inside {what} at 0x{offset:X}.", position);
         }
     }
 
@@ -521,7 +521,7 @@ internal sealed class VmdkStreamDriver : IImageDriver
     {
         if (offset < position)
         {
-            throw new ImageException("VmdkForwardOrderUnsupported", $"Reading forward, the data at 0x{offset:X} was already passed (at 0x{position:X}); this VMDK needs random access.", offset);
+            throw new ImageException(ImageErrors.VmdkForwardOrderUnsupported, $"Reading forward, the data at 0x{offset:X} was already passed (at 0x{position:X}); this VMDK needs random access.", offset);
         }
 
         while (position < offset)
@@ -529,7 +529,7 @@ internal sealed class VmdkStreamDriver : IImageDriver
             var count = (int)Math.Min(skipBuffer.Length, offset - position);
             if (ReadFull(skipBuffer.AsSpan(0, count)) < count)
             {
-                throw new ImageException("VmdkOffsetBeyondEndOfFile", $"The image ends at {position:N0} bytes, before offset 0x{offset:X}.", position);
+                throw new ImageException(ImageErrors.VmdkOffsetBeyondEndOfFile, $"The image ends at {position:N0} bytes, before offset 0x{offset:X}.", position);
             }
         }
     }

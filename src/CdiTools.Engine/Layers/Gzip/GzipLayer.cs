@@ -18,7 +18,7 @@ public static class GzipLayer
 
     public static Stream Open(Stream compressed, bool preferNative = true) => preferNative && Zlib.IsAvailable
         ? new ZlibGzipStream(compressed)
-        : new ErrorTranslatingStream(new GZipStream(compressed, CompressionMode.Decompress, leaveOpen: false), "Gzip");
+        : new ErrorTranslatingStream(new GZipStream(compressed, CompressionMode.Decompress, leaveOpen: false), "Gzip", ImageErrors.GzipTruncated, ImageErrors.GzipCorrupt);
 }
 
 /// <summary>
@@ -57,7 +57,7 @@ internal sealed class ZlibGzipStream : ForwardReadStream
             {
                 if (memberOpen)
                 {
-                    throw new ImageException("GzipTruncated", "The gzip layer ends inside a member, before its trailer.", input.Offset);
+                    throw new ImageException(ImageErrors.GzipTruncated, "The gzip layer ends inside a member, before its trailer.", input.Offset);
                 }
 
                 finished = true;
@@ -94,7 +94,7 @@ internal sealed class ZlibGzipStream : ForwardReadStream
             }
             else if (status is not (Native.Zlib.Ok or Native.Zlib.BufferError))
             {
-                throw new ImageException("GzipCorrupt", $"The gzip layer is corrupt: {inflater.Message ?? $"zlib error {status}"}.", input.Offset);
+                throw new ImageException(ImageErrors.GzipCorrupt, $"The gzip layer is corrupt: {inflater.Message ?? $"zlib error {status}"}.", input.Offset);
             }
 
             if (produced > 0)
@@ -126,7 +126,7 @@ internal sealed class ZlibGzipStream : ForwardReadStream
         if (crc.GetCurrentHashAsUInt32() != BinaryPrimitives.ReadUInt32LittleEndian(lastConsumed)
             || (uint)memberLength != BinaryPrimitives.ReadUInt32LittleEndian(lastConsumed.AsSpan(4)))
         {
-            throw new ImageException("GzipCorrupt", "The gzip layer is corrupt: a member's CRC-32 or length does not match its data.", input.Offset);
+            throw new ImageException(ImageErrors.GzipCorrupt, "The gzip layer is corrupt: a member's CRC-32 or length does not match its data.", input.Offset);
         }
 
         crc.Reset();

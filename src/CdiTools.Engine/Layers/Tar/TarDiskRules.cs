@@ -61,15 +61,14 @@ internal static class TarDiskRules
             return (Largest(members, images), images.Count == 1 ? "the only image file" : $"the largest image file of {images.Count}");
         }
 
-        throw new ImageException(
-            "TarNoDiskImage",
+        throw new ImageException(ImageErrors.TarNoDiskImage,
             regular.Count == 0
                 ? $"The tar archive holds no regular files, so no disk image{LinksNotFollowed(members)}."
                 : $"The tar archive holds no disk image: {DescribeRegularFiles(members)}; none is under disk/ or named like an image ({string.Join(" ", ImageExtensions)}, optionally compressed).");
     }
 
     public static ImageException NoForwardCandidate(IReadOnlyList<TarMember> members) => new(
-        "TarNoDiskImage",
+        ImageErrors.TarNoDiskImage,
         $"The tar archive is read forward-only, which takes the first regular file under disk/ or named like an image ({string.Join(" ", ImageExtensions)}, optionally compressed), and none is: {DescribeRegularFiles(members)}. Give the disk such a name, or read the archive from a seekable source.");
 
     /// <summary>Escapes control characters, so a member name cannot garble a message.</summary>

@@ -59,7 +59,7 @@ internal sealed class TarHeaderReader(TarCursor cursor)
             {
                 if (entryOffset is not null)
                 {
-                    throw new ImageException("TarCorrupt", "The tar archive has an extended header (pax or GNU long name) that describes no entry.", entryOffset);
+                    throw new ImageException(ImageErrors.TarCorrupt, "The tar archive has an extended header (pax or GNU long name) that describes no entry.", entryOffset);
                 }
 
                 return null;
@@ -230,7 +230,7 @@ internal sealed class TarHeaderReader(TarCursor cursor)
             case (null, null) or (0, 0) or (0, 1):
                 break;
             default:
-                throw new ImageException("TarSparseVersionUnsupported", $"The tar member '{TarDiskRules.Printable(name)}' is stored in GNU sparse format {pax.SparseMajor}.{pax.SparseMinor}; 0.0, 0.1 and 1.0 are read.", offset);
+                throw new ImageException(ImageErrors.TarSparseVersionUnsupported, $"The tar member '{TarDiskRules.Printable(name)}' is stored in GNU sparse format {pax.SparseMajor}.{pax.SparseMinor}; 0.0, 0.1 and 1.0 are read.", offset);
         }
 
         List<(long, long)> pairs;
@@ -354,7 +354,7 @@ internal sealed class TarHeaderReader(TarCursor cursor)
     {
         if (size > limit)
         {
-            throw new ImageException("TarCorrupt", $"The tar archive has a {what} of {size:N0} bytes, more than the {limit:N0} accepted.", headerOffset);
+            throw new ImageException(ImageErrors.TarCorrupt, $"The tar archive has a {what} of {size:N0} bytes, more than the {limit:N0} accepted.", headerOffset);
         }
 
         var data = new byte[size];
@@ -391,7 +391,7 @@ internal sealed class TarHeaderReader(TarCursor cursor)
 
         if (stored != unsigned && stored != signed)
         {
-            throw new ImageException("TarCorrupt", $"A tar header's checksum does not match (stored {stored}, computed {unsigned}): the archive is damaged or not a tar.", headerOffset);
+            throw new ImageException(ImageErrors.TarCorrupt, $"A tar header's checksum does not match (stored {stored}, computed {unsigned}): the archive is damaged or not a tar.", headerOffset);
         }
     }
 
@@ -443,10 +443,10 @@ internal sealed class TarHeaderReader(TarCursor cursor)
     }
 
     private static ImageException BadNumber(string what, long headerOffset) =>
-        new("TarCorrupt", $"A tar header's {what} field is not a valid number: the archive is damaged or not a tar.", headerOffset);
+        new(ImageErrors.TarCorrupt, $"A tar header's {what} field is not a valid number: the archive is damaged or not a tar.", headerOffset);
 
     private static ImageException Truncated(string what, long offset) =>
-        new("TarTruncated", $"The tar archive {what}.", offset);
+        new(ImageErrors.TarTruncated, $"The tar archive {what}.", offset);
 
     /// <summary>The pax records that matter here; the rest (times, owners, ...) are read past.</summary>
     private sealed class PaxAttributes
@@ -491,14 +491,14 @@ internal sealed class TarHeaderReader(TarCursor cursor)
                 var space = rest.IndexOf((byte)' ');
                 if (space <= 0 || !TryParseDecimal(Encoding.ASCII.GetString(rest[..space]), out var length) || length <= space + 2 || length > rest.Length || rest[(int)length - 1] != '\n')
                 {
-                    throw new ImageException("TarCorrupt", "A pax extended header holds a malformed record.", headerOffset);
+                    throw new ImageException(ImageErrors.TarCorrupt, "A pax extended header holds a malformed record.", headerOffset);
                 }
 
                 var record = rest[(space + 1)..((int)length - 1)];
                 var equals = record.IndexOf((byte)'=');
                 if (equals <= 0)
                 {
-                    throw new ImageException("TarCorrupt", "A pax extended header holds a record without a key.", headerOffset);
+                    throw new ImageException(ImageErrors.TarCorrupt, "A pax extended header holds a record without a key.", headerOffset);
                 }
 
                 attributes.Set(Encoding.UTF8.GetString(record[..equals]), Encoding.UTF8.GetString(record[(equals + 1)..]), headerOffset);
@@ -548,6 +548,6 @@ internal sealed class TarHeaderReader(TarCursor cursor)
         private static long Number(string key, string value, long headerOffset) =>
             TryParseDecimal(value, out var number)
                 ? number
-                : throw new ImageException("TarCorrupt", $"A pax extended header's {key} is not a number.", headerOffset);
+                : throw new ImageException(ImageErrors.TarCorrupt, $"A pax extended header's {key} is not a number.", headerOffset);
     }
 }

@@ -83,7 +83,7 @@ internal sealed class TarMemberStream(TarHeaderReader reader, ForwardTarCursor c
         var read = cursor.ReadSome(buffer);
         if (read == 0)
         {
-            Fail(new ImageException("TarTruncated", $"The tar archive ends inside the data of member '{TarDiskRules.Printable(member.Name)}'.", cursor.Position));
+            Fail(new ImageException(ImageErrors.TarTruncated, $"The tar archive ends inside the data of member '{TarDiskRules.Printable(member.Name)}'.", cursor.Position));
         }
 
         return read;
@@ -109,8 +109,7 @@ internal sealed class TarMemberStream(TarHeaderReader reader, ForwardTarCursor c
             if (index != memberIndex)
             {
                 var other = members[index];
-                throw new ImageException(
-                    "TarAmbiguousDisk",
+                throw new ImageException(ImageErrors.TarAmbiguousDisk,
                     $"The tar archive was read forward-only, which took '{TarDiskRules.Printable(member.Name)}' ({reason}) as the disk, but the whole archive makes '{TarDiskRules.Printable(other.Name)}' the disk ({wholeReason}). Read the archive from a seekable source, or repackage it with the disk first or alone.",
                     other.HeaderOffset);
             }

@@ -153,5 +153,5 @@ internal sealed class TarSparseMap
     }
 
     public static ImageException Corrupt(string member, string what, long offset) =>
-        new("TarSparseCorrupt", $"The tar member '{TarDiskRules.Printable(member)}' {what}.", offset);
+        new(ImageErrors.TarSparseCorrupt, $"The tar member '{TarDiskRules.Printable(member)}' {what}.", offset);
 }

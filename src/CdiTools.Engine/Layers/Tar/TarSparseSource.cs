@@ -34,7 +34,7 @@ internal sealed class TarSparseSource(IRandomAccessSource archive, long dataOffs
                 var at = dataOffset + map.StoredStartOf(segment) + (position - map.OffsetOf(segment));
                 if (archive.ReadAt(at, rest[..count]) < count)
                 {
-                    throw new ImageException("TarTruncated", $"The tar archive ends inside the data of member '{TarDiskRules.Printable(member)}'.", at);
+                    throw new ImageException(ImageErrors.TarTruncated, $"The tar archive ends inside the data of member '{TarDiskRules.Printable(member)}'.", at);
                 }
 
                 done += count;

@@ -110,13 +110,13 @@ internal sealed class ManagedXzStream : XzReadStream
         }
         catch (Exception ex) when (ex is NotImplementedException or NotSupportedException)
         {
-            throw new ImageException(XzErrors.UnsupportedOptions, $"The managed xz decoder cannot decode this block: {ex.Message}", input.Offset, ex);
+            throw new ImageException(ImageErrors.XzUnsupportedOptions, $"The managed xz decoder cannot decode this block: {ex.Message}", input.Offset, ex);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             // SharpCompress reports bad data with several exception types of its own, and hostile
             // data can surface as plain runtime exceptions too; to the caller all of it is corruption.
-            throw new ImageException(XzErrors.Corrupt, $"The .xz data is corrupt: {ex.Message}", input.Offset, ex);
+            throw new ImageException(ImageErrors.XzCorrupt, $"The .xz data is corrupt: {ex.Message}", input.Offset, ex);
         }
     }
 
@@ -158,7 +158,7 @@ internal sealed class ManagedXzStream : XzReadStream
         if (!header[..6].SequenceEqual(HeaderMagic))
         {
             throw firstStream
-                ? new ImageException(XzErrors.NotXz, "The layer is not in the .xz format.", input.Offset)
+                ? new ImageException(ImageErrors.XzNotXz, "The layer is not in the .xz format.", input.Offset)
                 : Corrupt("The bytes after an .xz stream are neither stream padding nor another .xz stream.");
         }
 
@@ -179,7 +179,7 @@ internal sealed class ManagedXzStream : XzReadStream
             0x01 => 4,
             0x04 => 8,
             0x0A => 32,
-            _ => throw new ImageException(XzErrors.UnsupportedCheck, $"The .xz layer uses integrity check type {checkId}, which this decoder cannot verify.", input.Offset),
+            _ => throw new ImageException(ImageErrors.XzUnsupportedCheck, $"The .xz layer uses integrity check type {checkId}, which this decoder cannot verify.", input.Offset),
         };
         streamFlags0 = header[6];
         streamFlags1 = header[7];
@@ -273,7 +273,7 @@ internal sealed class ManagedXzStream : XzReadStream
         if (dictionarySize > memoryLimit || dictionarySize > int.MaxValue)
         {
             throw new ImageException(
-                XzErrors.MemoryLimit,
+                ImageErrors.XzMemoryLimit,
                 $"Decoding the .xz layer needs a {dictionarySize:N0}-byte dictionary, more than the {memoryLimit:N0}-byte memory limit.",
                 input.Offset);
         }
@@ -463,9 +463,9 @@ internal sealed class ManagedXzStream : XzReadStream
 
     private static ulong RoundUp4(ulong value) => (value + 3) & ~3UL;
 
-    private ImageException Corrupt(string message) => new(XzErrors.Corrupt, message, input.Offset);
+    private ImageException Corrupt(string message) => new(ImageErrors.XzCorrupt, message, input.Offset);
 
-    private ImageException Unsupported(string message) => new(XzErrors.UnsupportedOptions, message, input.Offset);
+    private ImageException Unsupported(string message) => new(ImageErrors.XzUnsupportedOptions, message, input.Offset);
 
     protected override void ReleaseDecoder()
     {

@@ -113,13 +113,13 @@ internal sealed unsafe class NativeXzStream : XzReadStream
 
     private Exception Failure(int ret, long offset) => ret switch
     {
-        LibLzma.FormatError => new ImageException(XzErrors.NotXz, "The layer is not in the .xz format.", offset),
-        LibLzma.DataError => new ImageException(XzErrors.Corrupt, "The .xz data is corrupt: a header, index, size or integrity check does not match.", offset),
-        LibLzma.BufError when inputEnded => new ImageException(XzErrors.Truncated, "The .xz layer ends before its last stream is complete.", offset),
-        LibLzma.BufError => new ImageException(XzErrors.Corrupt, "The .xz decoder made no progress on the data it was given.", offset),
-        LibLzma.OptionsError => new ImageException(XzErrors.UnsupportedOptions, "The .xz layer uses a header flag or filter this liblzma does not support.", offset),
-        LibLzma.UnsupportedCheck => new ImageException(XzErrors.UnsupportedCheck, "The .xz layer uses an integrity check type this liblzma cannot verify.", offset),
-        LibLzma.MemlimitError => new ImageException(XzErrors.MemoryLimit, $"Decoding the .xz layer needs more than the {memoryLimit:N0}-byte memory limit.", offset),
+        LibLzma.FormatError => new ImageException(ImageErrors.XzNotXz, "The layer is not in the .xz format.", offset),
+        LibLzma.DataError => new ImageException(ImageErrors.XzCorrupt, "The .xz data is corrupt: a header, index, size or integrity check does not match.", offset),
+        LibLzma.BufError when inputEnded => new ImageException(ImageErrors.XzTruncated, "The .xz layer ends before its last stream is complete.", offset),
+        LibLzma.BufError => new ImageException(ImageErrors.XzCorrupt, "The .xz decoder made no progress on the data it was given.", offset),
+        LibLzma.OptionsError => new ImageException(ImageErrors.XzUnsupportedOptions, "The .xz layer uses a header flag or filter this liblzma does not support.", offset),
+        LibLzma.UnsupportedCheck => new ImageException(ImageErrors.XzUnsupportedCheck, "The .xz layer uses an integrity check type this liblzma cannot verify.", offset),
+        LibLzma.MemlimitError => new ImageException(ImageErrors.XzMemoryLimit, $"Decoding the .xz layer needs more than the {memoryLimit:N0}-byte memory limit.", offset),
         LibLzma.MemError => new InsufficientMemoryException("liblzma could not allocate memory for the .xz decoder."),
         _ => new InvalidOperationException($"lzma_code returned the unexpected lzma_ret {ret}."),
     };

@@ -113,7 +113,7 @@ internal sealed class XzInput : Stream
 
     /// <summary>The error for input that ends too soon, at the offset where it ended, as liblzma reports it.</summary>
     public ImageException Truncated() =>
-        new(XzErrors.Truncated, "The .xz layer ends before its last stream is complete.", bufferOffset + end);
+        new(ImageErrors.XzTruncated, "The .xz layer ends before its last stream is complete.", bufferOffset + end);
 
     public override int Read(byte[] buffer, int offset, int count)
     {

@@ -26,7 +26,7 @@ public static class ZstdLayer
 
         var stream = new DecompressionStream(compressed, bufferSize: 1 << 20, checkEndOfStream: true, leaveOpen: false);
         stream.SetParameter(ZSTD_dParameter.ZSTD_d_windowLogMax, MaxWindowLog);
-        return new ErrorTranslatingStream(stream, "Zstd");
+        return new ErrorTranslatingStream(stream, "Zstd", ImageErrors.ZstdTruncated, ImageErrors.ZstdCorrupt);
     }
 }
 
@@ -50,7 +50,7 @@ internal sealed class NativeZstdStream(Stream compressed) : ForwardReadStream
             {
                 if (frameOpen)
                 {
-                    throw new ImageException("ZstdTruncated", "The zstd layer ends inside a frame.", input.Offset);
+                    throw new ImageException(ImageErrors.ZstdTruncated, "The zstd layer ends inside a frame.", input.Offset);
                 }
 
                 return 0;
@@ -64,7 +64,7 @@ internal sealed class NativeZstdStream(Stream compressed) : ForwardReadStream
             }
             catch (ZstdDecodeException e)
             {
-                throw new ImageException("ZstdCorrupt", $"The zstd layer is corrupt: {e.Message}.", input.Offset, e);
+                throw new ImageException(ImageErrors.ZstdCorrupt, $"The zstd layer is corrupt: {e.Message}.", input.Offset, e);
             }
 
             input.Consume(consumed);
@@ -77,7 +77,7 @@ internal sealed class NativeZstdStream(Stream compressed) : ForwardReadStream
             if (consumed == 0)
             {
                 // No progress with input left and room to write: the decoder is stuck on this input.
-                throw new ImageException("ZstdCorrupt", "The zstd layer stopped making progress.", input.Offset);
+                throw new ImageException(ImageErrors.ZstdCorrupt, "The zstd layer stopped making progress.", input.Offset);
             }
         }
     }

@@ -92,12 +92,12 @@ internal sealed class HttpForwardStream(HttpTransport transport, HttpResponseBod
     }
 
     private ImageException Broken(Exception e) => body.Stalled
-        ? new ImageException("HttpTimeout", $"{HttpTransport.Display(uri)} sent nothing for {transport.Timeout.TotalSeconds:0.#} s after {received:N0} bytes.", received, e)
+        ? new ImageException(ImageErrors.HttpTimeout, $"{HttpTransport.Display(uri)} sent nothing for {transport.Timeout.TotalSeconds:0.#} s after {received:N0} bytes.", received, e)
         : Truncated(e);
 
     private ImageException Truncated(Exception? e)
     {
         var expected = length is { } l ? $"{received:N0} of {l:N0} bytes" : $"{received:N0} bytes, before the end of the body";
-        return new ImageException("HttpTruncated", $"The connection to {HttpTransport.Display(uri)} ended after {expected}.", received, e);
+        return new ImageException(ImageErrors.HttpTruncated, $"The connection to {HttpTransport.Display(uri)} ended after {expected}.", received, e);
     }
 }

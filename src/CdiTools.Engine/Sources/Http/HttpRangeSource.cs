@@ -235,8 +235,7 @@ internal sealed class HttpRangeSource : IRandomAccessSource
                         received += read;
                         if (read < block.Length)
                         {
-                            throw new TransientHttpException(new HttpFailure(
-                                "HttpTruncated",
+                            throw new TransientHttpException(new HttpFailure(ImageErrors.HttpTruncated,
                                 $"{HttpTransport.Display(Uri)} sent {received:N0} of the {to - from + 1:N0} bytes of range {from}-{to}.",
                                 from + received));
                         }
@@ -245,8 +244,8 @@ internal sealed class HttpRangeSource : IRandomAccessSource
                 catch (Exception e) when (e is IOException or ObjectDisposedException or HttpRequestException)
                 {
                     throw new TransientHttpException(body.Stalled
-                        ? new HttpFailure("HttpTimeout", $"{HttpTransport.Display(Uri)} stopped sending range {from}-{to} for {transport.Timeout.TotalSeconds:0.#} s.", from + received, e)
-                        : new HttpFailure("HttpTruncated", $"The connection to {HttpTransport.Display(Uri)} ended after {received:N0} of the {to - from + 1:N0} bytes of range {from}-{to}.", from + received, e));
+                        ? new HttpFailure(ImageErrors.HttpTimeout, $"{HttpTransport.Display(Uri)} stopped sending range {from}-{to} for {transport.Timeout.TotalSeconds:0.#} s.", from + received, e)
+                        : new HttpFailure(ImageErrors.HttpTruncated, $"The connection to {HttpTransport.Display(Uri)} ended after {received:N0} of the {to - from + 1:N0} bytes of range {from}-{to}.", from + received, e));
                 }
 
                 return true;
@@ -265,17 +264,16 @@ internal sealed class HttpRangeSource : IRandomAccessSource
                 var range = response.Content.Headers.ContentRange;
                 if (range is not { Unit: "bytes", From: { } f, To: { } t } || f != from || t != to || (range.Length is { } total && total != Length))
                 {
-                    throw new ImageException(
-                        "HttpRangeMismatch",
+                    throw new ImageException(ImageErrors.HttpRangeMismatch,
                         $"{shown} answered the request for bytes {from}-{to}/{Length} with Content-Range '{range?.ToString() ?? "(none)"}'; the file may have changed on the server.",
                         from);
                 }
 
                 return;
             case HttpStatusCode.OK:
-                throw new ImageException("HttpRangeMismatch", $"{shown} answered a range request with the whole file (HTTP 200); it no longer serves ranges.", from);
+                throw new ImageException(ImageErrors.HttpRangeMismatch, $"{shown} answered a range request with the whole file (HTTP 200); it no longer serves ranges.", from);
             case HttpStatusCode.RequestedRangeNotSatisfiable:
-                throw new ImageException("HttpRangeMismatch", $"{shown} says bytes {from}-{to} are beyond its end (HTTP 416); the file has shrunk from {Length:N0} bytes.", from);
+                throw new ImageException(ImageErrors.HttpRangeMismatch, $"{shown} says bytes {from}-{to} are beyond its end (HTTP 416); the file has shrunk from {Length:N0} bytes.", from);
             default:
                 var failure = transport.StatusFailure(response) with { Offset = from };
                 throw (int)response.StatusCode >= 500 ? new TransientHttpException(failure) : (Exception)failure.ToException();

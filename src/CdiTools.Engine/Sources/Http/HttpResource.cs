@@ -170,12 +170,12 @@ public sealed class HttpResource : IDisposable
                 }
                 catch (Exception e) when (e is IOException or ObjectDisposedException or HttpRequestException && !cancellationToken.IsCancellationRequested)
                 {
-                    throw new TransientHttpException(new HttpFailure("HttpTruncated", $"The connection to {HttpTransport.Display(finalUri)} ended in the first {first.Length:N0} bytes.", Inner: e));
+                    throw new TransientHttpException(new HttpFailure(ImageErrors.HttpTruncated, $"The connection to {HttpTransport.Display(finalUri)} ended in the first {first.Length:N0} bytes.", Inner: e));
                 }
 
                 if (read < first.Length)
                 {
-                    throw new TransientHttpException(new HttpFailure("HttpTruncated", $"{HttpTransport.Display(finalUri)} sent {read:N0} of the first {first.Length:N0} bytes.", read));
+                    throw new TransientHttpException(new HttpFailure(ImageErrors.HttpTruncated, $"{HttpTransport.Display(finalUri)} sent {read:N0} of the first {first.Length:N0} bytes.", read));
                 }
 
                 return (new HttpRangeSource(transport, finalUri, total, first), null);

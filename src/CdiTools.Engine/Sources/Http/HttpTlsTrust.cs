@@ -46,13 +46,12 @@ public sealed class HttpTlsTrust
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException or ArgumentException or NotSupportedException)
         {
-            throw new ImageException("HttpCaBundleInvalid", $"Cannot read the CA bundle '{path}': {e.Message}", innerException: e);
+            throw new ImageException(ImageErrors.HttpCaBundleInvalid, $"Cannot read the CA bundle '{path}': {e.Message}", innerException: e);
         }
 
         if (certificates.Count == 0)
         {
-            throw new ImageException(
-                "HttpCaBundleInvalid",
+            throw new ImageException(ImageErrors.HttpCaBundleInvalid,
                 $"The CA bundle '{path}' contains no PEM certificate (no '-----BEGIN CERTIFICATE-----' section).");
         }
 
@@ -103,7 +102,7 @@ public sealed class HttpTlsTrust
     {
         if (certificate is null || errors.HasFlag(SslPolicyErrors.RemoteCertificateNotAvailable))
         {
-            return new HttpFailure("HttpTlsUntrusted", $"{host} presented no certificate.");
+            return new HttpFailure(ImageErrors.HttpTlsUntrusted, $"{host} presented no certificate.");
         }
 
         using var owned = certificate as X509Certificate2 is null ? new X509Certificate2(certificate) : null;
@@ -114,13 +113,11 @@ public sealed class HttpTlsTrust
             var mismatch = errors.HasFlag(SslPolicyErrors.RemoteCertificateNameMismatch)
                 ? $" Its names ({names}) do not match '{host}' either."
                 : string.Empty;
-            return new HttpFailure(
-                "HttpTlsUntrusted",
+            return new HttpFailure(ImageErrors.HttpTlsUntrusted,
                 $"The certificate of {host} (subject '{leaf.Subject}', issued by '{leaf.Issuer}') is not trusted by {TrustDescription()}: {ChainProblems(chain)}.{mismatch}");
         }
 
-        return new HttpFailure(
-            "HttpTlsNameMismatch",
+        return new HttpFailure(ImageErrors.HttpTlsNameMismatch,
             $"The certificate of {host} (subject '{leaf.Subject}', issued by '{leaf.Issuer}') is for {names}, not for '{host}'. Use a URL with one of those names, or have the certificate reissued.");
     }
 

@@ -120,25 +120,25 @@ internal sealed class HttpTransport : IDisposable
             response.Dispose();
             if (location is null)
             {
-                throw new ImageException("HttpError", $"{Display(current)} answered HTTP {status} without saying where to go.");
+                throw new ImageException(ImageErrors.HttpError, $"{Display(current)} answered HTTP {status} without saying where to go.");
             }
 
             if (hop >= MaxRedirects)
             {
-                throw new ImageException("HttpError", $"{Display(uri)} redirected more than {MaxRedirects} times.");
+                throw new ImageException(ImageErrors.HttpError, $"{Display(uri)} redirected more than {MaxRedirects} times.");
             }
 
             var next = HttpUris.WithoutUserInfo(location.IsAbsoluteUri ? location : new Uri(current, location));
             if (next.Scheme != Uri.UriSchemeHttp && next.Scheme != Uri.UriSchemeHttps)
             {
                 // A server must not choose what else is read: a file: URL would be a file of this machine.
-                throw new ImageException("HttpRedirectRefused", $"{Display(current)} redirected to a {next.Scheme}: URL, which is never followed; only http and https redirects are.");
+                throw new ImageException(ImageErrors.HttpRedirectRefused, $"{Display(current)} redirected to a {next.Scheme}: URL, which is never followed; only http and https redirects are.");
             }
 
             if (current.Scheme == Uri.UriSchemeHttps && next.Scheme == Uri.UriSchemeHttp)
             {
                 // The user's headers would then travel in clear text.
-                throw new ImageException("HttpRedirectRefused", $"{Display(current)} redirected from HTTPS to plain HTTP ({Display(next)}); refused.");
+                throw new ImageException(ImageErrors.HttpRedirectRefused, $"{Display(current)} redirected from HTTPS to plain HTTP ({Display(next)}); refused.");
             }
 
             current = next;
@@ -187,7 +187,7 @@ internal sealed class HttpTransport : IDisposable
         switch (code)
         {
             case 404 or 410:
-                return new HttpFailure("HttpNotFound", $"{Display(uri)} does not exist ({status}).");
+                return new HttpFailure(ImageErrors.HttpNotFound, $"{Display(uri)} does not exist ({status}).");
             case 401 or 403:
                 string credentials;
                 if (!HasCredential)
@@ -203,9 +203,9 @@ internal sealed class HttpTransport : IDisposable
                     credentials = code == 401 ? "the credentials that were sent were refused" : "credentials were sent, but they do not give access to this image";
                 }
 
-                return new HttpFailure("HttpUnauthorized", $"{Display(uri)} refused access ({status}); {credentials}.");
+                return new HttpFailure(ImageErrors.HttpUnauthorized, $"{Display(uri)} refused access ({status}); {credentials}.");
             default:
-                return new HttpFailure("HttpError", $"{Display(uri)} answered {status}.");
+                return new HttpFailure(ImageErrors.HttpError, $"{Display(uri)} answered {status}.");
         }
     }
 
@@ -281,7 +281,7 @@ internal sealed class HttpTransport : IDisposable
         catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
         {
             request.Dispose();
-            throw new TransientHttpException(new HttpFailure("HttpTimeout", $"{Display(uri)} did not answer within {options.Timeout.TotalSeconds:0.#} s.", Inner: e));
+            throw new TransientHttpException(new HttpFailure(ImageErrors.HttpTimeout, $"{Display(uri)} did not answer within {options.Timeout.TotalSeconds:0.#} s.", Inner: e));
         }
         catch (HttpRequestException e)
         {
@@ -295,16 +295,16 @@ internal sealed class HttpTransport : IDisposable
             throw e.HttpRequestError switch
             {
                 HttpRequestError.NameResolutionError =>
-                    (Exception)new ImageException("HttpConnectFailed", $"Cannot resolve the host name '{uri.Host}': {e.Message}", innerException: e),
+                    (Exception)new ImageException(ImageErrors.HttpConnectFailed, $"Cannot resolve the host name '{uri.Host}': {e.Message}", innerException: e),
                 HttpRequestError.SecureConnectionError =>
-                    new ImageException("HttpConnectFailed", $"The TLS handshake with {server} failed: {InnermostMessage(e)}", innerException: e),
+                    new ImageException(ImageErrors.HttpConnectFailed, $"The TLS handshake with {server} failed: {InnermostMessage(e)}", innerException: e),
                 HttpRequestError.ConnectionError =>
-                    new TransientHttpException(new HttpFailure("HttpConnectFailed", $"Cannot connect to {server}: {InnermostMessage(e)}", Inner: e)),
+                    new TransientHttpException(new HttpFailure(ImageErrors.HttpConnectFailed, $"Cannot connect to {server}: {InnermostMessage(e)}", Inner: e)),
 
                 // The connection dropped before the answer: every request here is idempotent, so try again.
                 HttpRequestError.ResponseEnded or HttpRequestError.Unknown when e.HttpRequestError == HttpRequestError.ResponseEnded || e.InnerException is IOException =>
-                    new TransientHttpException(new HttpFailure("HttpConnectFailed", $"The connection to {server} ended before an answer: {InnermostMessage(e)}", Inner: e)),
-                _ => new ImageException("HttpError", $"The request to {Display(uri)} failed: {InnermostMessage(e)}", innerException: e),
+                    new TransientHttpException(new HttpFailure(ImageErrors.HttpConnectFailed, $"The connection to {server} ended before an answer: {InnermostMessage(e)}", Inner: e)),
+                _ => new ImageException(ImageErrors.HttpError, $"The request to {Display(uri)} failed: {InnermostMessage(e)}", innerException: e),
             };
         }
     }

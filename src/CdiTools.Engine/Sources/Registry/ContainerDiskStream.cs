@@ -69,7 +69,7 @@ internal sealed class ContainerDiskStream : ForwardReadStream
     {
         if (layers.Count == 0)
         {
-            throw new ImageException("RegistryNoDisk", "The image has no layers, so no disk.");
+            throw new ImageException(ImageErrors.RegistryNoDisk, "The image has no layers, so no disk.");
         }
 
         var stream = new ContainerDiskStream(store, layers, preferNative, cancellationToken);
@@ -83,7 +83,7 @@ internal sealed class ContainerDiskStream : ForwardReadStream
                 {
                     if (disk.IsSparse)
                     {
-                        throw new ImageException("RegistryUnsupportedSparseDisk", $"The disk {disk.Name} is stored sparse in {stream.LayerDescription}, which container images do not do; this is not read.");
+                        throw new ImageException(ImageErrors.RegistryUnsupportedSparseDisk, $"The disk {disk.Name} is stored sparse in {stream.LayerDescription}, which container images do not do; this is not read.");
                     }
 
                     stream.member = disk;
@@ -93,8 +93,7 @@ internal sealed class ContainerDiskStream : ForwardReadStream
                 stream.EndLayer();
             }
 
-            throw new ImageException(
-                "RegistryNoDisk",
+            throw new ImageException(ImageErrors.RegistryNoDisk,
                 stream.visible.Count > 0
                     ? $"The image has no regular file directly under disk/: {string.Join(", ", stream.visible)} {(stream.visible.Count == 1 ? "is" : "are")} not one. Links are not followed, neither inside the image nor on this machine (CDI would import a link as an empty file). A container disk keeps its disk image as a file in /disk."
                     : "The image has no file directly under disk/. A container disk keeps its disk image as a file in /disk (FROM scratch, ADD disk.qcow2 /disk/).");
@@ -122,7 +121,7 @@ internal sealed class ContainerDiskStream : ForwardReadStream
                 var read = current!.Cursor.ReadSome(buffer[..(int)Math.Min(buffer.Length, member.StoredSize - position)]);
                 if (read == 0)
                 {
-                    throw new ImageException("TarTruncated", $"{LayerDescription} ends inside the data of {member.Name}.", position);
+                    throw new ImageException(ImageErrors.TarTruncated, $"{LayerDescription} ends inside the data of {member.Name}.", position);
                 }
 
                 position += read;
@@ -171,8 +170,7 @@ internal sealed class ContainerDiskStream : ForwardReadStream
 
         if (visible.Count > 1)
         {
-            throw new ImageException(
-                "RegistryAmbiguousDisk",
+            throw new ImageException(ImageErrors.RegistryAmbiguousDisk,
                 $"The image shows {visible.Count} files under disk/ ({string.Join(", ", visible.Take(10))}); a container disk holds one, and which of several KubeVirt or CDI would take is not defined.");
         }
     }
@@ -293,8 +291,7 @@ internal sealed class ContainerDiskStream : ForwardReadStream
             var what = $"layer {index + 1} of {count} ({layer.Digest})";
             if (!MediaTypes.IsLayer(layer.MediaType))
             {
-                throw new ImageException(
-                    "RegistryUnsupportedMediaType",
+                throw new ImageException(ImageErrors.RegistryUnsupportedMediaType,
                     $"The {what} is of media type '{layer.MediaType}', which is not a filesystem layer (tar, tar+gzip or tar+zstd){(layer.MediaType.Contains("encrypted", StringComparison.Ordinal) ? "; encrypted layers are not read" : string.Empty)}.");
             }
 

@@ -62,7 +62,7 @@ public static class ContainerImageOpener
         {
             if (depth >= MaxIndexDepth)
             {
-                throw new ImageException("RegistryManifestInvalid", $"The image's indexes nest more than {MaxIndexDepth} deep.");
+                throw new ImageException(ImageErrors.RegistryManifestInvalid, $"The image's indexes nest more than {MaxIndexDepth} deep.");
             }
 
             var entries = manifest.Manifests.Where(m => m.MediaType.Length == 0 || MediaTypes.IsManifest(m.MediaType) || MediaTypes.IsIndex(m.MediaType)).ToList();
@@ -87,8 +87,7 @@ public static class ContainerImageOpener
             if (pick is null)
             {
                 var offered = entries.Select(e => e.RefName is { } name && e.Architecture is null ? $"'{name}'" : e.Platform).Distinct().ToList();
-                throw new ImageException(
-                    "RegistryPlatformNotFound",
+                throw new ImageException(ImageErrors.RegistryPlatformNotFound,
                     entries.Count == 0
                         ? "The image index lists no image manifests."
                         : entries.All(e => e.Architecture is null) && entries.Count > 1
@@ -109,7 +108,7 @@ public static class ContainerImageOpener
                 var (os, architecture, variant) = ConfigPlatform(config);
                 if (architecture is not null && platform.Fit(os ?? "linux", architecture, variant) == 0)
                 {
-                    throw new ImageException("RegistryPlatformNotFound", $"The image is for {os}/{architecture}{(variant is null ? string.Empty : "/" + variant)}, not {platform}, and has no index of other platforms.");
+                    throw new ImageException(ImageErrors.RegistryPlatformNotFound, $"The image is for {os}/{architecture}{(variant is null ? string.Empty : "/" + variant)}, not {platform}, and has no index of other platforms.");
                 }
 
                 chosen = architecture is null ? chosen : $"{os}/{architecture}{(variant is null ? string.Empty : "/" + variant)}";
@@ -135,7 +134,7 @@ public static class ContainerImageOpener
         }
         catch (JsonException e)
         {
-            throw new ImageException("RegistryManifestInvalid", $"The image's config is not valid JSON: {e.Message}", innerException: e);
+            throw new ImageException(ImageErrors.RegistryManifestInvalid, $"The image's config is not valid JSON: {e.Message}", innerException: e);
         }
     }
 }

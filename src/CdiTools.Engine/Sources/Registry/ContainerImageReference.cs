@@ -219,7 +219,7 @@ public sealed partial record ContainerImageReference
     }
 
     private static ImageException Invalid(string text, string why) =>
-        new("RegistryInvalidReference", $"'{text}' is not a container image reference: {why}.");
+        new(ImageErrors.RegistryInvalidReference, $"'{text}' is not a container image reference: {why}.");
 
     [GeneratedRegex("^sha256:[a-f0-9]{64}$")]
     private static partial Regex DigestPattern();

@@ -65,7 +65,7 @@ internal sealed record ImageManifest(string MediaType, string Digest, Descriptor
         }
         catch (JsonException e)
         {
-            throw new ImageException("RegistryManifestInvalid", $"The {what} is not valid JSON: {e.Message}", innerException: e);
+            throw new ImageException(ImageErrors.RegistryManifestInvalid, $"The {what} is not valid JSON: {e.Message}", innerException: e);
         }
 
         using (document)
@@ -73,7 +73,7 @@ internal sealed record ImageManifest(string MediaType, string Digest, Descriptor
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
             {
-                throw new ImageException("RegistryManifestInvalid", $"The {what} is not a JSON object.");
+                throw new ImageException(ImageErrors.RegistryManifestInvalid, $"The {what} is not a JSON object.");
             }
 
             var mediaType = String(root, "mediaType");
@@ -89,7 +89,7 @@ internal sealed record ImageManifest(string MediaType, string Digest, Descriptor
 
             if (mediaType is MediaTypes.DockerSchema1 or MediaTypes.DockerSchema1Signed)
             {
-                throw new ImageException("RegistryUnsupportedMediaType", $"The {what} is a Docker schema 1 manifest, which registries deprecated in 2019; push the image again with a current client.");
+                throw new ImageException(ImageErrors.RegistryUnsupportedMediaType, $"The {what} is a Docker schema 1 manifest, which registries deprecated in 2019; push the image again with a current client.");
             }
 
             if (MediaTypes.IsIndex(mediaType))
@@ -101,13 +101,13 @@ internal sealed record ImageManifest(string MediaType, string Digest, Descriptor
             {
                 if (!root.TryGetProperty("config", out var config) || config.ValueKind != JsonValueKind.Object)
                 {
-                    throw new ImageException("RegistryManifestInvalid", $"The {what} has no config descriptor.");
+                    throw new ImageException(ImageErrors.RegistryManifestInvalid, $"The {what} has no config descriptor.");
                 }
 
                 return new ImageManifest(mediaType, digest, ToDescriptor(config, what), Descriptors(root, "layers", what), []);
             }
 
-            throw new ImageException("RegistryUnsupportedMediaType", $"The {what} is of media type '{mediaType}', which is neither an image manifest nor an index (OCI or Docker v2 schema 2).");
+            throw new ImageException(ImageErrors.RegistryUnsupportedMediaType, $"The {what} is of media type '{mediaType}', which is neither an image manifest nor an index (OCI or Docker v2 schema 2).");
         }
     }
 
@@ -115,7 +115,7 @@ internal sealed record ImageManifest(string MediaType, string Digest, Descriptor
     {
         if (!root.TryGetProperty(property, out var array) || array.ValueKind != JsonValueKind.Array)
         {
-            throw new ImageException("RegistryManifestInvalid", $"The {what} has no '{property}' list.");
+            throw new ImageException(ImageErrors.RegistryManifestInvalid, $"The {what} has no '{property}' list.");
         }
 
         return [.. array.EnumerateArray().Select(e => ToDescriptor(e, what))];
@@ -126,12 +126,12 @@ internal sealed record ImageManifest(string MediaType, string Digest, Descriptor
         var digest = String(element, "digest");
         if (element.ValueKind != JsonValueKind.Object || digest is null || !element.TryGetProperty("size", out var sizeElement) || !sizeElement.TryGetInt64(out var size) || size < 0)
         {
-            throw new ImageException("RegistryManifestInvalid", $"The {what} has a descriptor without a digest or a size.");
+            throw new ImageException(ImageErrors.RegistryManifestInvalid, $"The {what} has a descriptor without a digest or a size.");
         }
 
         if (!digest.StartsWith("sha256:", StringComparison.Ordinal) || digest.Length != 71 || digest.AsSpan(7).ContainsAnyExcept(LowerHex))
         {
-            throw new ImageException("RegistryUnsupportedDigest", $"The {what} refers to '{digest}'; only sha256 digests are verified, so only they are read.");
+            throw new ImageException(ImageErrors.RegistryUnsupportedDigest, $"The {what} refers to '{digest}'; only sha256 digests are verified, so only they are read.");
         }
 
         string? os = null, architecture = null, variant = null, refName = null;

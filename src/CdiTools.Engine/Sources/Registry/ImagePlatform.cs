@@ -17,7 +17,7 @@ public sealed record ImagePlatform(string Os, string Architecture, string? Varia
         var parts = text.Trim().ToLowerInvariant().Split('/');
         if (parts.Length is < 1 or > 3 || parts.Any(p => p.Length == 0 || !p.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.')))
         {
-            throw new ImageException("RegistryInvalidPlatform", $"'{text}' is not a platform: give os/architecture[/variant], such as linux/amd64 or linux/arm64/v8.");
+            throw new ImageException(ImageErrors.RegistryInvalidPlatform, $"'{text}' is not a platform: give os/architecture[/variant], such as linux/amd64 or linux/arm64/v8.");
         }
 
         return parts.Length == 1

@@ -43,7 +43,7 @@ internal sealed class OciArchiveStore : IImageStore
 
             if (!members.ContainsKey("oci-layout") || !members.ContainsKey("index.json"))
             {
-                throw new ImageException("RegistryInvalidArchive", $"'{path}' is a tar archive but not an OCI image layout: it has no {(members.ContainsKey("oci-layout") ? "index.json" : "oci-layout file")}.");
+                throw new ImageException(ImageErrors.RegistryInvalidArchive, $"'{path}' is a tar archive but not an OCI image layout: it has no {(members.ContainsKey("oci-layout") ? "index.json" : "oci-layout file")}.");
             }
 
             return new OciArchiveStore(file, path, members);
@@ -60,7 +60,7 @@ internal sealed class OciArchiveStore : IImageStore
         var index = members["index.json"];
         if (index.StoredSize > ImageManifest.MaxBytes || index.IsSparse)
         {
-            throw new ImageException("RegistryManifestTooLarge", $"The index.json of '{path}' is {index.StoredSize:N0} bytes; it is read only up to {ImageManifest.MaxBytes:N0}.");
+            throw new ImageException(ImageErrors.RegistryManifestTooLarge, $"The index.json of '{path}' is {index.StoredSize:N0} bytes; it is read only up to {ImageManifest.MaxBytes:N0}.");
         }
 
         var body = Read(index);
@@ -79,13 +79,13 @@ internal sealed class OciArchiveStore : IImageStore
     {
         if (descriptor.Size > limit)
         {
-            throw new ImageException("RegistryManifestTooLarge", $"The blob {descriptor.Digest} of '{path}' is {descriptor.Size:N0} bytes; manifests and configs are read only up to {limit:N0}.");
+            throw new ImageException(ImageErrors.RegistryManifestTooLarge, $"The blob {descriptor.Digest} of '{path}' is {descriptor.Size:N0} bytes; manifests and configs are read only up to {limit:N0}.");
         }
 
         var member = Blob(descriptor);
         if (member.StoredSize != descriptor.Size)
         {
-            throw new ImageException("RegistryDigestMismatch", $"The blob {descriptor.Digest} of '{path}' is {member.StoredSize:N0} bytes, not the {descriptor.Size:N0} its descriptor says.");
+            throw new ImageException(ImageErrors.RegistryDigestMismatch, $"The blob {descriptor.Digest} of '{path}' is {member.StoredSize:N0} bytes, not the {descriptor.Size:N0} its descriptor says.");
         }
 
         var body = Read(member);
@@ -106,12 +106,12 @@ internal sealed class OciArchiveStore : IImageStore
         var name = "blobs/sha256/" + descriptor.Digest["sha256:".Length..];
         if (!members.TryGetValue(name, out var member))
         {
-            throw new ImageException("RegistryNotFound", $"The OCI archive '{path}' has no blob {descriptor.Digest} ({name}).");
+            throw new ImageException(ImageErrors.RegistryNotFound, $"The OCI archive '{path}' has no blob {descriptor.Digest} ({name}).");
         }
 
         if (member.IsSparse)
         {
-            throw new ImageException("RegistryInvalidArchive", $"The OCI archive '{path}' stores the blob {descriptor.Digest} sparse, which an image layout never needs.");
+            throw new ImageException(ImageErrors.RegistryInvalidArchive, $"The OCI archive '{path}' stores the blob {descriptor.Digest} sparse, which an image layout never needs.");
         }
 
         return member;
@@ -123,7 +123,7 @@ internal sealed class OciArchiveStore : IImageStore
         var read = file.ReadAt(member.DataOffset, body);
         if (read < body.Length)
         {
-            throw new ImageException("TarTruncated", $"The OCI archive '{path}' ends inside '{member.Name}'.", member.DataOffset + read);
+            throw new ImageException(ImageErrors.TarTruncated, $"The OCI archive '{path}' ends inside '{member.Name}'.", member.DataOffset + read);
         }
 
         return body;

@@ -52,7 +52,7 @@ internal sealed class RegistryClient : IImageStore
             {
                 await client.PingAsync(cancellationToken).ConfigureAwait(false);
             }
-            catch (ImageException e) when (e.ErrorId == "HttpConnectFailed" && (reference.IsLoopback || options.AllowInsecureRegistry))
+            catch (ImageException e) when (e.Error == ImageErrors.HttpConnectFailed && (reference.IsLoopback || options.AllowInsecureRegistry))
             {
                 client.transport.Dispose();
                 client.baseUri = new Uri($"http://{reference.ApiHost}/");
@@ -135,7 +135,7 @@ internal sealed class RegistryClient : IImageStore
 
         if (response.StatusCode == HttpStatusCode.NotFound)
         {
-            throw new ImageException("RegistryNotFound", $"{HttpTransport.Display(baseUri)} does not serve the registry API (GET /v2/ answered HTTP 404).");
+            throw new ImageException(ImageErrors.RegistryNotFound, $"{HttpTransport.Display(baseUri)} does not serve the registry API (GET /v2/ answered HTTP 404).");
         }
 
         throw transport.StatusFailure(response).ToException();
@@ -228,7 +228,7 @@ internal sealed class RegistryClient : IImageStore
     {
         if (!Uri.TryCreate(challenge.Realm, UriKind.Absolute, out var realm) || realm.Scheme is not ("https" or "http"))
         {
-            throw new ImageException("RegistryUnauthorized", $"{HttpTransport.Display(baseUri)} asks for a token from '{challenge.Realm}', which is not an http(s) URL.");
+            throw new ImageException(ImageErrors.RegistryUnauthorized, $"{HttpTransport.Display(baseUri)} asks for a token from '{challenge.Realm}', which is not an http(s) URL.");
         }
 
         // The credential travels in clear text only where the user allowed plain HTTP to the registry itself.
@@ -265,18 +265,17 @@ internal sealed class RegistryClient : IImageStore
             cancellationToken).ConfigureAwait(false);
         if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
         {
-            throw new ImageException(
-                "RegistryUnauthorized",
+            throw new ImageException(ImageErrors.RegistryUnauthorized,
                 $"The token service {shown} of {reference.Registry} refused a token for {scope} (HTTP {(int)response.StatusCode}); {(credential is null ? "no credentials were sent" : "the credentials that were sent were refused")}.");
         }
 
         if (!response.IsSuccessStatusCode)
         {
-            throw new ImageException("RegistryUnauthorized", $"The token service {shown} of {reference.Registry} answered HTTP {(int)response.StatusCode} to a token request for {scope}.");
+            throw new ImageException(ImageErrors.RegistryUnauthorized, $"The token service {shown} of {reference.Registry} answered HTTP {(int)response.StatusCode} to a token request for {scope}.");
         }
 
         var body = await ReadBoundedAsync(response, MaxTokenResponseBytes, cancellationToken).ConfigureAwait(false)
-            ?? throw new ImageException("RegistryUnauthorized", $"The token service {shown} answered with more than {MaxTokenResponseBytes:N0} bytes.");
+            ?? throw new ImageException(ImageErrors.RegistryUnauthorized, $"The token service {shown} answered with more than {MaxTokenResponseBytes:N0} bytes.");
         try
         {
             using var document = JsonDocument.Parse(body);
@@ -296,7 +295,7 @@ internal sealed class RegistryClient : IImageStore
         {
         }
 
-        throw new ImageException("RegistryUnauthorized", $"The token service {shown} answered without a token.");
+        throw new ImageException(ImageErrors.RegistryUnauthorized, $"The token service {shown} answered without a token.");
     }
 
     private async ValueTask<ImageException> RefusalAsync(HttpResponseMessage response, string what, bool sync, CancellationToken cancellationToken)
@@ -316,15 +315,15 @@ internal sealed class RegistryClient : IImageStore
                         "BLOB_UNKNOWN" => "the blob does not exist",
                         _ => "it does not exist",
                     };
-                    return new ImageException("RegistryNotFound", $"{reference.Registry} has no {what}: {missing}{said}.");
+                    return new ImageException(ImageErrors.RegistryNotFound, $"{reference.Registry} has no {what}: {missing}{said}.");
                 case 401 or 403:
                     var credentials = options.Http.Credential is null
                         ? "no credentials were sent; the repository may be private, or may not exist"
                         : status == 401 ? "the credentials that were sent were refused" : "the credentials that were sent do not give access to it";
-                    return new ImageException("RegistryUnauthorized", $"{reference.Registry} refused access to the {what} (HTTP {status}){said}; {credentials}.");
+                    return new ImageException(ImageErrors.RegistryUnauthorized, $"{reference.Registry} refused access to the {what} (HTTP {status}){said}; {credentials}.");
                 default:
                     var failure = transport.StatusFailure(response);
-                    return new ImageException(failure.ErrorId, failure.Message + said);
+                    return new ImageException(failure.Error, failure.Message + said);
             }
         }
     }
@@ -407,6 +406,6 @@ internal sealed class RegistryClient : IImageStore
     }
 
     private static ImageException TooLarge(string what, long? size) => new(
-        "RegistryManifestTooLarge",
+        ImageErrors.RegistryManifestTooLarge,
         $"The {what} is {(size is { } s ? $"{s:N0} bytes" : "larger than the limit")}; manifests, indexes and configs are read only up to {ImageManifest.MaxBytes:N0} bytes.");
 }

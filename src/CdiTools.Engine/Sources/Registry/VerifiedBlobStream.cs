@@ -82,7 +82,7 @@ internal sealed class VerifiedBlobStream(Stream inner, Descriptor descriptor, st
         verified = true;
     }
 
-    private ImageException Mismatch(string why) => new("RegistryDigestMismatch", $"The {what} {why}.", received);
+    private ImageException Mismatch(string why) => new(ImageErrors.RegistryDigestMismatch, $"The {what} {why}.", received);
 
     /// <summary>Checks a manifest read whole: its SHA-256 must be the digest it was asked or announced by.</summary>
     public static string Check(byte[] body, string? expected, string what)
@@ -90,7 +90,7 @@ internal sealed class VerifiedBlobStream(Stream inner, Descriptor descriptor, st
         var actual = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(body));
         if (expected is not null && !string.Equals(actual, expected, StringComparison.Ordinal))
         {
-            throw new ImageException("RegistryDigestMismatch", $"The {what} has the digest {actual}, not {expected}; it was changed or damaged on the way.");
+            throw new ImageException(ImageErrors.RegistryDigestMismatch, $"The {what} has the digest {actual}, not {expected}; it was changed or damaged on the way.");
         }
 
         return actual;
