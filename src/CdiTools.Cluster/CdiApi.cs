@@ -84,18 +84,11 @@ public sealed class CdiApi(ClusterConnection connection)
         CallAsync(
             async () =>
             {
-                try
-                {
-                    var options = new V1DeleteOptions { Preconditions = new V1Preconditions { Uid = uid } };
-                    var answer = await Connection.Client.CoreV1.DeleteNamespacedPersistentVolumeClaimAsync(name, @namespace, options, cancellationToken: cancellationToken).ConfigureAwait(false);
-                    return answer.Metadata?.DeletionTimestamp is null ? new DeleteOutcome(true, []) : new DeleteOutcome(true, [.. answer.Metadata.Finalizers ?? []]);
-                }
-                catch (System.Text.Json.JsonException)
-                {
-                    // A claim removed at once may be answered with a Status, which the typed client
-                    // cannot read as a claim: that answer means it is gone.
-                    return new DeleteOutcome(true, []);
-                }
+                // The API server answers a PVC delete with the claim (its registry returns deleted
+                // objects), marked while the pvc-protection finalizer holds it.
+                var options = new V1DeleteOptions { Preconditions = new V1Preconditions { Uid = uid } };
+                var answer = await Connection.Client.CoreV1.DeleteNamespacedPersistentVolumeClaimAsync(name, @namespace, options, cancellationToken: cancellationToken).ConfigureAwait(false);
+                return new DeleteOutcome(true, answer.Metadata?.DeletionTimestamp is null ? [] : [.. answer.Metadata.Finalizers ?? []]);
             },
             $"deleting PersistentVolumeClaim {@namespace}/{name}",
             onNotFound: () => DeleteOutcome.NotFound);

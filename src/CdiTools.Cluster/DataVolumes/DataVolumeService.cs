@@ -105,35 +105,33 @@ public sealed class DataVolumeService(CdiApi api)
     {
         var found = await api.ListDataVolumesAsync(@namespace, cancellationToken).ConfigureAwait(false);
         var context = await scratch.ContextOrNullAsync(null, cancellationToken).ConfigureAwait(false);
-        var views = new List<DataVolumeView>();
-        foreach (var dataVolume in found
+        var views = found
             .Where(dv => nameFilter(dv.Metadata.Name))
             .OrderBy(dv => dv.Metadata.NamespaceProperty, StringComparer.Ordinal)
-            .ThenBy(dv => dv.Metadata.Name, StringComparer.Ordinal))
-        {
-            views.Add(await WithScratchProblemAsync(DataVolumeView.Of(dataVolume, context), cancellationToken).ConfigureAwait(false));
-        }
-
-        return views;
+            .ThenBy(dv => dv.Metadata.Name, StringComparer.Ordinal)
+            .Select(dv => DataVolumeView.Of(dv, context))
+            .ToList();
+        return await WithScratchProblemsAsync(views, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>One DataVolume; null when it does not exist.</summary>
     public async Task<DataVolumeView?> GetAsync(string name, string @namespace, CancellationToken cancellationToken) =>
         await api.GetDataVolumeAsync(name, @namespace, cancellationToken).ConfigureAwait(false) is { } dataVolume
-            ? await WithScratchProblemAsync(DataVolumeView.Of(dataVolume, await scratch.ContextOrNullAsync(null, cancellationToken).ConfigureAwait(false)), cancellationToken).ConfigureAwait(false)
+            ? (await WithScratchProblemsAsync([DataVolumeView.Of(dataVolume, await scratch.ContextOrNullAsync(null, cancellationToken).ConfigureAwait(false))], cancellationToken).ConfigureAwait(false))[0]
             : null;
 
-    /// <summary><paramref name="view"/> with the reason its scratch PVC holds it up, when one does and it can be read.</summary>
-    public async Task<DataVolumeView> WithScratchProblemAsync(DataVolumeView view, CancellationToken cancellationToken)
+    /// <summary><paramref name="views"/>, each with the reason its scratch PVC holds it up, when one does and it can be read.</summary>
+    private async Task<IReadOnlyList<DataVolumeView>> WithScratchProblemsAsync(IReadOnlyList<DataVolumeView> views, CancellationToken cancellationToken)
     {
         try
         {
-            return view with { ScratchProblem = await scratchVolumes.ExplainWaitAsync(view, cancellationToken).ConfigureAwait(false) };
+            var problems = await scratchVolumes.ExplainWaitAsync(views, cancellationToken).ConfigureAwait(false);
+            return [.. views.Select((view, i) => view with { ScratchProblem = problems[i] })];
         }
         catch (ClusterException e) when (e.Kind is ClusterErrorKind.Forbidden or ClusterErrorKind.NotFound)
         {
             // Listing PVCs or events may be denied to a user who may read DataVolumes.
-            return view;
+            return views;
         }
     }
 

@@ -54,17 +54,13 @@ public sealed class DataVolumeWaiter(CdiApi api)
 
         var states = new Dictionary<string, DataVolumeWaitState>(StringComparer.Ordinal);
         var scratchProblems = new Dictionary<string, ScratchFinding>(StringComparer.Ordinal);
-        async Task CheckScratchAsync(DataVolumeWaitState state)
+        async Task CheckScratchAsync()
         {
-            if (state.Done || state.View is not { } view)
-            {
-                return;
-            }
-
-            ScratchFinding? problem;
+            var waiting = states.Values.Where(s => !s.Done && s.View is not null).ToList();
+            IReadOnlyList<ScratchFinding?> problems;
             try
             {
-                problem = (await scratchVolumes.ExplainWaitAsync(view, cancellationToken).ConfigureAwait(false));
+                problems = await scratchVolumes.ExplainWaitAsync([.. waiting.Select(s => s.View!)], cancellationToken).ConfigureAwait(false);
             }
             catch (ClusterException)
             {
@@ -72,19 +68,23 @@ public sealed class DataVolumeWaiter(CdiApi api)
                 return;
             }
 
-            // Warned once per cause: a refusal repeated by CDI's retries is the same news.
-            if (problem is null)
+            for (var i = 0; i < waiting.Count; i++)
             {
-                scratchProblems.Remove(state.Key);
-            }
-            else if (!scratchProblems.TryGetValue(state.Key, out var known) || known.Id != problem.Id)
-            {
-                onNote(new DataVolumeNote(state.Key, $"{state.Key}: {problem.Id}: {problem.Message} {problem.Fix}", true));
-            }
+                var (key, problem) = (waiting[i].Key, problems[i]);
 
-            if (problem is not null)
-            {
-                scratchProblems[state.Key] = problem;
+                // Warned once per cause: a refusal repeated by CDI's retries is the same news.
+                if (problem is null)
+                {
+                    scratchProblems.Remove(key);
+                    continue;
+                }
+
+                if (!scratchProblems.TryGetValue(key, out var known) || known.Id != problem.Id)
+                {
+                    onNote(new DataVolumeNote(key, $"{key}: {problem.Id}: {problem.Message} {problem.Fix}", true));
+                }
+
+                scratchProblems[key] = problem;
             }
         }
 
@@ -100,9 +100,9 @@ public sealed class DataVolumeWaiter(CdiApi api)
             {
                 onNote(ConsumerNote(state));
             }
-
-            await CheckScratchAsync(state).ConfigureAwait(false);
         }
+
+        await CheckScratchAsync().ConfigureAwait(false);
 
         if (states.Values.All(s => s.Done))
         {
@@ -150,11 +150,7 @@ public sealed class DataVolumeWaiter(CdiApi api)
                         onChange(after);
                         break;
                     case ScratchCheck:
-                        foreach (var state in states.Values.ToList())
-                        {
-                            await CheckScratchAsync(state).ConfigureAwait(false);
-                        }
-
+                        await CheckScratchAsync().ConfigureAwait(false);
                         break;
                     case Corev1Event recorded when About(recorded, states) is { } key && seenEvents.Add($"{recorded.Metadata.Uid}:{recorded.Count}"):
                         onNote(new DataVolumeNote(key, $"{key}: {recorded.Reason}: {recorded.Message}", recorded.Type == "Warning"));

@@ -38,6 +38,14 @@ public static partial class ScratchPendingCauses
             .OrderByDescending(e => e.LastTimestamp ?? e.EventTime ?? e.Metadata?.CreationTimestamp)
             .ToList();
 
+        // Whether an Available volume could take it; volumes that cannot be read count as none.
+        ScratchFinding VolumeFinding(string? pending = null)
+        {
+            var finding = ScratchSpacePreflight.PersistentVolumeFinding(volumes ?? [], className, size, blockTarget: false);
+            pending ??= finding.Severity == ScratchFindingSeverity.Error ? $"The scratch PVC {name} waits for a volume." : $"The scratch PVC {name} is Pending.";
+            return finding with { Message = $"{pending} {finding.Message}" };
+        }
+
         // The scheduler speaks for both claims at once: it is the more specific voice.
         var unscheduled = pod?.Status?.Conditions?.FirstOrDefault(c => c.Type == "PodScheduled" && c.Status == "False" && c.Reason == "Unschedulable");
         if (unscheduled?.Message is { Length: > 0 } verdict)
@@ -51,10 +59,9 @@ public static partial class ScratchPendingCauses
                     $"Give scratch space the DataVolume's own node-local class or a class that is not node-local (Set-CdiScratchStorageClass). {RecreateDataVolume}");
             }
 
-            if (verdict.Contains("didn't find available persistent volumes to bind", StringComparison.OrdinalIgnoreCase) && volumes is not null)
+            if (verdict.Contains("didn't find available persistent volumes to bind", StringComparison.OrdinalIgnoreCase))
             {
-                var finding = ScratchSpacePreflight.PersistentVolumeFinding(volumes, className, size, blockTarget: false);
-                return finding with { Message = $"Pod {pod!.Metadata.Name} cannot be scheduled: {verdict} {finding.Message}" };
+                return VolumeFinding($"Pod {pod!.Metadata.Name} cannot be scheduled: {verdict}");
             }
         }
 
@@ -63,28 +70,20 @@ public static partial class ScratchPendingCauses
         var failed = recorded.FirstOrDefault(e => e.Reason == "ProvisioningFailed");
         if (manual && (failed is not null || recorded.Any(e => e.Reason == "FailedBinding") || recorded.Count == 0))
         {
-            if (volumes is not null)
-            {
-                var finding = ScratchSpacePreflight.PersistentVolumeFinding(volumes, className, size, blockTarget: false);
-                return finding.Severity == ScratchFindingSeverity.Error
-                    ? finding with { Message = $"The scratch PVC {name} waits for a volume. {finding.Message}" }
-                    : finding with { Severity = ScratchFindingSeverity.Info, Message = $"The scratch PVC {name} is Pending. {finding.Message}" };
-            }
-
-            return new(
-                "ScratchNoMatchingPersistentVolume",
-                ScratchFindingSeverity.Error,
-                $"The scratch PVC {name} {(className is null ? "has no class" : $"has class '{className}', whose volumes are made by hand,")} and no PersistentVolume to bind to: it needs one {(className is null ? "without a class" : $"of that class")}, at least {ScratchSpacePreflight.Bytes(size)}, Filesystem, ReadWriteOnce.",
-                $"Create such a PersistentVolume (capacity {Sizing.PvcSize.ToQuantity(size)} or more), or give scratch space a class that provisions: Set-CdiScratchStorageClass <class>.");
+            return VolumeFinding();
         }
 
-        if (failed is not null && MissingClass().Match(failed.Message ?? string.Empty) is { Success: true } missing)
+        // The PV controller names a missing class; without its event, the class list tells.
+        var missing = failed is not null && MissingClass().Match(failed.Message ?? string.Empty) is { Success: true } named ? named.Groups[1].Value
+            : className is not null && classes.Count > 0 && classes.All(c => c.Metadata.Name != className) ? className
+            : null;
+        if (missing is not null)
         {
             return new(
                 "ScratchStorageClassMissing",
                 ScratchFindingSeverity.Error,
-                $"The scratch PVC {name} asks for StorageClass '{missing.Groups[1].Value}', which does not exist.",
-                $"Create StorageClass '{missing.Groups[1].Value}', or run Set-CdiScratchStorageClass with a class that exists. {RecreateDataVolume}");
+                $"The scratch PVC {name} asks for StorageClass '{missing}', which does not exist.",
+                $"Create StorageClass '{missing}', or run Set-CdiScratchStorageClass with a class that exists. {RecreateDataVolume}");
         }
 
         if (failed is not null)
@@ -94,15 +93,6 @@ public static partial class ScratchPendingCauses
                 ScratchFindingSeverity.Error,
                 $"The provisioner of class '{className}' fails to make the scratch PVC {name}{Repeats(failed)}: {failed.Message}",
                 $"Fix what the provisioner reports (kubectl get events -n {scratch.Metadata.NamespaceProperty} --field-selector involvedObject.name={scratch.Metadata.Name}), and it retries by itself; or point scratch space at another class (Set-CdiScratchStorageClass). {RecreateDataVolume}");
-        }
-
-        if (className is not null && classes.Count > 0 && classes.All(c => c.Metadata.Name != className))
-        {
-            return new(
-                "ScratchStorageClassMissing",
-                ScratchFindingSeverity.Error,
-                $"The scratch PVC {name} asks for StorageClass '{className}', which does not exist.",
-                $"Create StorageClass '{className}', or run Set-CdiScratchStorageClass with a class that exists. {RecreateDataVolume}");
         }
 
         if (recorded.FirstOrDefault(e => e.Reason == "WaitForFirstConsumer") is not null

@@ -43,16 +43,43 @@ public sealed class ScratchVolumeService(CdiApi api)
     /// quota or LimitRange that refuses it now). Null when the DataVolume is past that point, needs
     /// no scratch PVC, or its scratch PVC is fine.
     /// </summary>
-    public async Task<ScratchFinding?> ExplainWaitAsync(DataVolumeView dataVolume, CancellationToken cancellationToken)
+    public async Task<ScratchFinding?> ExplainWaitAsync(DataVolumeView dataVolume, CancellationToken cancellationToken) =>
+        (await ExplainWaitAsync([dataVolume], cancellationToken).ConfigureAwait(false))[0];
+
+    /// <summary>
+    /// <see cref="ExplainWaitAsync(DataVolumeView, CancellationToken)"/> for each of
+    /// <paramref name="dataVolumes"/>, reading each namespace's claims and the cluster's classes and
+    /// volumes once for all of them.
+    /// </summary>
+    public async Task<IReadOnlyList<ScratchFinding?>> ExplainWaitAsync(IReadOnlyList<DataVolumeView> dataVolumes, CancellationToken cancellationToken)
     {
-        if (!WaitingPhases.Contains(dataVolume.Phase ?? string.Empty) || dataVolume.Scratch.RequiresScratch == false)
+        var claimsByNamespace = new Dictionary<string, IList<V1PersistentVolumeClaim>>(StringComparer.Ordinal);
+        var cluster = new ClusterLookups(api);
+        var findings = new List<ScratchFinding?>(dataVolumes.Count);
+        foreach (var dataVolume in dataVolumes)
         {
-            return null;
+            if (!WaitingPhases.Contains(dataVolume.Phase ?? string.Empty) || dataVolume.Scratch.RequiresScratch == false)
+            {
+                findings.Add(null);
+                continue;
+            }
+
+            if (!claimsByNamespace.TryGetValue(dataVolume.Namespace, out var claims))
+            {
+                claims = await api.ListPersistentVolumeClaimsAsync(dataVolume.Namespace, cancellationToken).ConfigureAwait(false);
+                claimsByNamespace[dataVolume.Namespace] = claims;
+            }
+
+            findings.Add(await ExplainWaitAsync(dataVolume, claims, cluster, cancellationToken).ConfigureAwait(false));
         }
 
+        return findings;
+    }
+
+    private async Task<ScratchFinding?> ExplainWaitAsync(DataVolumeView dataVolume, IList<V1PersistentVolumeClaim> claims, ClusterLookups cluster, CancellationToken cancellationToken)
+    {
         var ns = dataVolume.Namespace;
         var claimName = dataVolume.DataVolume.Status?.ClaimName is { Length: > 0 } claimed ? claimed : dataVolume.Name;
-        var claims = await api.ListPersistentVolumeClaimsAsync(ns, cancellationToken).ConfigureAwait(false);
         var target = claims.FirstOrDefault(c => c.Metadata.Name == claimName);
         if (target is null)
         {
@@ -64,7 +91,7 @@ public sealed class ScratchVolumeService(CdiApi api)
             .FirstOrDefault(c => ScratchClaims.Resolve(c, claims).Target?.Metadata.Uid == target.Metadata.Uid);
         if (serving is not null)
         {
-            var volume = await DescribeAsync(serving, claims, [dataVolume.DataVolume], new ClusterLookups(api), cancellationToken).ConfigureAwait(false);
+            var volume = await DescribeAsync(serving, claims, [dataVolume.DataVolume], cluster, cancellationToken).ConfigureAwait(false);
             return volume.PendingCause is { Severity: not ScratchFindingSeverity.Info } cause ? cause : null;
         }
 
@@ -114,13 +141,14 @@ public sealed class ScratchVolumeService(CdiApi api)
     /// </summary>
     public async Task<DeleteOutcome> RemoveAsync(ScratchVolume volume, CancellationToken cancellationToken)
     {
-        var current = (await ListAsync(volume.Namespace, cancellationToken).ConfigureAwait(false))
-            .FirstOrDefault(v => v.Name == volume.Name && v.Uid == volume.Uid);
-        if (current is null)
+        var claims = await api.ListPersistentVolumeClaimsAsync(volume.Namespace, cancellationToken).ConfigureAwait(false);
+        if (claims.FirstOrDefault(c => c.Metadata.Uid == volume.Uid && ScratchClaims.IsScratch(c)) is not { } claim)
         {
             return DeleteOutcome.NotFound;
         }
 
+        var dataVolumes = await OrEmptyAsync(() => api.ListDataVolumesAsync(volume.Namespace, cancellationToken)).ConfigureAwait(false);
+        var current = await DescribeAsync(claim, claims, dataVolumes, new ClusterLookups(api), cancellationToken).ConfigureAwait(false);
         if (!current.Orphaned)
         {
             throw InUse(current);

@@ -25,13 +25,6 @@ public sealed class RemoveCdiDataVolumeCommand : ClusterCmdlet
     [Parameter]
     public SwitchParameter Force { get; set; }
 
-    // -Force answers the confirmation, as with Remove-Item; -WhatIf and an explicit -Confirm still win.
-    private bool Skips() =>
-        Force
-        && !MyInvocation.BoundParameters.ContainsKey("Confirm")
-        && !MyInvocation.BoundParameters.ContainsKey("WhatIf")
-        && !LanguagePrimitives.IsTrue(SessionState.PSVariable.GetValue("WhatIfPreference"));
-
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
@@ -39,7 +32,7 @@ public sealed class RemoveCdiDataVolumeCommand : ClusterCmdlet
         var defaultNamespace = service.NamespaceOr(string.IsNullOrEmpty(Namespace) ? null : Namespace);
         foreach (var (ns, name) in Targets(service, defaultNamespace))
         {
-            if (!(Skips() || ShouldProcess($"DataVolume {ns}/{name}", "Delete, with its PVC and the data on it")))
+            if (!ShouldProcessUnlessForced(Force, $"DataVolume {ns}/{name}", "Delete, with its PVC and the data on it"))
             {
                 continue;
             }

@@ -34,13 +34,6 @@ public sealed class RemoveCdiScratchVolumeCommand : ClusterCmdlet
     [Parameter]
     public SwitchParameter Force { get; set; }
 
-    // -Force answers the confirmation, as with Remove-Item; -WhatIf and an explicit -Confirm still win.
-    private bool Skips() =>
-        Force
-        && !MyInvocation.BoundParameters.ContainsKey("Confirm")
-        && !MyInvocation.BoundParameters.ContainsKey("WhatIf")
-        && !LanguagePrimitives.IsTrue(SessionState.PSVariable.GetValue("WhatIfPreference"));
-
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
@@ -100,7 +93,7 @@ public sealed class RemoveCdiScratchVolumeCommand : ClusterCmdlet
             return;
         }
 
-        if (!(Skips() || ShouldProcess($"scratch PVC {key} ({SizeText.Format(volume.Size)}, {volume.OrphanReason})", "Delete")))
+        if (!ShouldProcessUnlessForced(Force, $"scratch PVC {key} ({SizeText.Format(volume.Size)}, {volume.OrphanReason})", "Delete"))
         {
             return;
         }

@@ -23,6 +23,17 @@ public abstract class ClusterCmdlet : WorkerCmdlet
 
     private ClusterConnection? connection;
 
+    /// <summary>
+    /// ShouldProcess, answered by <paramref name="force"/> as Remove-Item's -Force answers it; an
+    /// explicit -Confirm and -WhatIf (or $WhatIfPreference) still win.
+    /// </summary>
+    protected bool ShouldProcessUnlessForced(bool force, string target, string action) =>
+        (force
+            && !MyInvocation.BoundParameters.ContainsKey("Confirm")
+            && !MyInvocation.BoundParameters.ContainsKey("WhatIf")
+            && !LanguagePrimitives.IsTrue(SessionState.PSVariable.GetValue("WhatIfPreference")))
+        || ShouldProcess(target, action);
+
     /// <summary>The connection for these parameters, made once per call; a configuration problem is a terminating error.</summary>
     protected ClusterConnection Connect() => connection ??= ConnectNow();
 

@@ -145,6 +145,14 @@ public sealed class FakeScratchSpaceTests : FakeDataVolumeHarness
         Server.InstallCdi();
     }
 
+    // Scratch space on its own class (scratchy, provisioner scratch.example.com), set through HyperConverged.
+    private void InstallCdiWithScratchClass()
+    {
+        InstallCdiWithDefaultClass();
+        Server.AddStorageClass("scratchy", "scratch.example.com");
+        Server.InstallHyperConverged("scratchy");
+    }
+
     [Fact]
     public async Task A_claim_over_a_quota_is_refused_in_the_quota_plugins_words_and_an_admitted_one_moves_the_seeded_usage_both_ways()
     {
@@ -369,10 +377,7 @@ public sealed class FakeScratchSpaceTests : FakeDataVolumeHarness
     [Fact]
     public async Task The_scratch_PVC_takes_CDIConfigs_scratch_class_and_CDIs_size_from_the_claims_usable_space()
     {
-        Server.AddStorageClass("standard", "csi.example.com", isDefault: true);
-        Server.AddStorageClass("scratchy", "scratch.example.com");
-        Server.InstallCdi();
-        Server.InstallHyperConverged("scratchy");
+        InstallCdiWithScratchClass();
         var config = Server.GetObject("cdi.kubevirt.io/v1beta1", "CDIConfig", "config")!;
         config["status"]!["filesystemOverhead"] = JsonNode.Parse("""{"global":"0.06","storageClass":{"standard":"0.1","scratchy":"0.2"}}""");
         Server.PutObject(config);
@@ -521,10 +526,7 @@ public sealed class FakeScratchSpaceTests : FakeDataVolumeHarness
     [Fact]
     public async Task An_upload_waits_with_its_pod_Pending_while_the_scratch_class_cannot_provision()
     {
-        Server.AddStorageClass("standard", "csi.example.com", isDefault: true);
-        Server.AddStorageClass("scratchy", "scratch.example.com");
-        Server.InstallCdi();
-        Server.InstallHyperConverged("scratchy");
+        InstallCdiWithScratchClass();
         Server.FailProvisioning("scratch.example.com", "out of space");
         await CreateAsync(DataVolume("upload"));
 

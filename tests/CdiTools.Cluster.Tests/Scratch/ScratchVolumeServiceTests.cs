@@ -242,6 +242,46 @@ public sealed class ScratchVolumeServiceTests : FakeClusterHarness
     }
 
     [Fact]
+    public async Task An_orphan_a_pod_still_mounts_is_marked_for_deletion_and_says_which_finalizer_holds_it()
+    {
+        Seed();
+        var held = Scratch("held-scratch", Pod("importer-held"), "standard", "Bound");
+        held["metadata"]!["finalizers"] = new JsonArray("kubernetes.io/pvc-protection");
+        Server.PutObject(held);
+        var service = new ScratchVolumeService(Api());
+        var orphan = Assert.Single(await service.ListAsync("vms", default));
+
+        var outcome = await service.RemoveAsync(orphan, default);
+
+        Assert.Equal("its PVC held is gone", orphan.OrphanReason);
+        Assert.True(outcome.Pending);
+        Assert.Equal(["kubernetes.io/pvc-protection"], outcome.PendingFinalizers);
+        Assert.Equal("Terminating", Assert.Single(await service.ListAsync("vms", default)).Phase);
+    }
+
+    [Fact]
+    public async Task What_the_user_may_not_read_makes_the_answer_less_precise_not_an_error()
+    {
+        Seed();
+        Target(DataVolume("fedora", "ImportScheduled"));
+        Scratch("fedora-scratch", Pod("importer-fedora"));
+        Server.Deny("get", "pods");
+        Server.Deny("list", "events");
+        Server.Deny("list", "persistentvolumes");
+
+        var volume = Assert.Single(await new ScratchVolumeService(Api()).ListAsync("vms", default));
+
+        // A pod that cannot be read is not taken for gone; without events or volumes the class-less claim still needs one.
+        Assert.False(volume.Orphaned);
+        Assert.Equal(("ScratchNoMatchingPersistentVolume", ScratchFindingSeverity.Error), (volume.PendingCause!.Id, volume.PendingCause.Severity));
+
+        Server.Deny("list", "persistentvolumeclaims");
+        var view = await ViewAsync("fedora");
+        Assert.Equal("ImportScheduled", view.Phase);
+        Assert.Null(view.ScratchProblem);
+    }
+
+    [Fact]
     public async Task A_scratch_PVC_refused_by_quota_is_read_from_CDI_s_event_copied_from_the_prime()
     {
         Seed();
