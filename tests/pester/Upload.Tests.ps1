@@ -32,6 +32,28 @@ Describe 'Import-CdiImage -Namespace' {
         (Invoke-FakeCluster $cluster '/apis/cdi.kubevirt.io/v1beta1/namespaces/vms/datavolumes/demo').spec.source.PSObject.Properties.Name | Should -Be @('upload')
     }
 
+    It 'refuses an upload whose scratch PVC a LimitRange would refuse, creating nothing, and with -Force warns and waits for it' {
+        # A Block volume of the disk fits the cap; its scratch PVC, Filesystem with CDI's overhead, does not.
+        $info = Get-CdiImageInfo $Sample
+        $cap = @{ apiVersion = 'v1'; kind = 'LimitRange'; metadata = @{ name = 'pvc-cap'; namespace = 'vms' }; spec = @{ limits = @(@{ type = 'PersistentVolumeClaim'; max = @{ storage = "$($info.VirtualSize)" } }) } }
+        Invoke-FakeCluster $cluster '/api/v1/namespaces/vms/limitranges' -Method Post -ContentType 'application/json' -Body ($cap | ConvertTo-Json -Depth 6) | Out-Null
+        try {
+            Import-CdiImage $Sample -Namespace vms -Name capped -VolumeMode Block -KubeConfig $cluster.Kubeconfig -ErrorVariable refused -ErrorAction SilentlyContinue
+            $created = Invoke-FakeCluster $cluster '/apis/cdi.kubevirt.io/v1beta1/namespaces/vms/datavolumes'
+            Import-CdiImage $Sample -Namespace vms -Name forced -VolumeMode Block -Force -Timeout 3 -KubeConfig $cluster.Kubeconfig -WarningVariable warned -WarningAction SilentlyContinue -ErrorVariable waited -ErrorAction SilentlyContinue
+
+            $refused[0].FullyQualifiedErrorId | Should -BeLike 'ScratchLimitRangeExceeded,*'
+            "$($refused[0])" | Should -Match 'nothing was created'
+            $created.items.metadata.name | Should -Not -Contain 'capped'
+            "$warned" | Should -Match 'Scratch space for vms/forced: ScratchLimitRangeExceeded'
+            $waited[0].FullyQualifiedErrorId | Should -BeLike 'WaitTimedOut,*'
+            "$($waited[0])" | Should -Match 'Its scratch PVC holds it up \(ScratchLimitRangeExceeded\)'
+        }
+        finally {
+            Invoke-FakeCluster $cluster '/api/v1/namespaces/vms/limitranges/pvc-cap' -Method Delete | Out-Null
+        }
+    }
+
     It 'names DataVolumes after the files and uploads several at once' {
         $folder = Join-Path $TestDrive 'many'
         New-Item -ItemType Directory $folder | Out-Null

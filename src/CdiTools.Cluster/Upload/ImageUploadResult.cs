@@ -10,11 +10,7 @@ public sealed record UploadProgress(string Stage, long DiskBytesDone, long DiskB
 public sealed record ImageUploadOutcome(ImageUploadRequest Request, ImageUploadResult? Result, Exception? Error);
 
 /// <summary>What an upload did.</summary>
-public sealed record ImageUploadResult(DataVolumeView DataVolume, UploadTransfer Transfer, ImportResult? Conversion, long VirtualSize, long RequestedSize, bool Created, Uri Proxy)
-{
-    /// <summary>What creating the DataVolume warned about (its scratch PVC's findings when -Force went past them).</summary>
-    public IReadOnlyList<string> Warnings { get; init; } = [];
-}
+public sealed record ImageUploadResult(DataVolumeView DataVolume, UploadTransfer Transfer, ImportResult? Conversion, long VirtualSize, long RequestedSize, bool Created, Uri Proxy);
 
-/// <summary>The DataVolume an upload goes into: its requested size, whether this call created it, and what creating it warned about.</summary>
-internal sealed record UploadTarget(long RequestedSize, bool Created, IReadOnlyList<string> Warnings);
+/// <summary>The DataVolume an upload goes into: its requested size, and whether this call created it.</summary>
+internal sealed record UploadTarget(long RequestedSize, bool Created);

@@ -22,6 +22,9 @@ public sealed class ImageUploadService(CdiApi api)
     /// <summary>Shortens the proxy client's backoff, for tests.</summary>
     public Func<int, TimeSpan>? Backoff { get; init; }
 
+    /// <summary>Hears warnings as they arise (the scratch preflight's findings when -Force goes past them), before the upload that may then wait.</summary>
+    public Action<string>? Warning { get; init; }
+
     /// <summary>
     /// Runs several uploads, at most <paramref name="throttleLimit"/> at once: they wait on the
     /// cluster and the network more than on the CPU. One failing does not stop the others; each
@@ -102,7 +105,7 @@ public sealed class ImageUploadService(CdiApi api)
                 view = (await WaitAsync(ns, request, DataVolumeHealth.Succeeded, request.Timeout, cancellationToken).ConfigureAwait(false)).View!;
             }
 
-            return new ImageUploadResult(view, transfer, conversion, conversion?.VirtualSize ?? virtualSize, target.RequestedSize, target.Created, proxy) { Warnings = target.Warnings };
+            return new ImageUploadResult(view, transfer, conversion, conversion?.VirtualSize ?? virtualSize, target.RequestedSize, target.Created, proxy);
         }
         catch (Exception e) when (target.Created && e is ClusterException or ImageException or IOException or UnauthorizedAccessException or OperationCanceledException)
         {
@@ -162,7 +165,7 @@ public sealed class ImageUploadService(CdiApi api)
                 throw new ClusterException("DataVolumeNotFound", ClusterErrorKind.NotFound, $"There is no DataVolume or PVC {ns}/{request.Name} to upload into (-NoCreate).");
             }
 
-            return new UploadTarget(0, Created: false, []);
+            return new UploadTarget(0, Created: false);
         }
 
         var cdi = (await api.ListCdisAsync(cancellationToken).ConfigureAwait(false)).FirstOrDefault();
@@ -196,7 +199,12 @@ public sealed class ImageUploadService(CdiApi api)
             },
             cancellationToken,
             request.Force ? ScratchPreflightPolicy.Warn : ScratchPreflightPolicy.Refuse).ConfigureAwait(false);
-        return new UploadTarget(requestedSize, Created: true, made.Warnings);
+        foreach (var warning in made.Warnings)
+        {
+            Warning?.Invoke(warning);
+        }
+
+        return new UploadTarget(requestedSize, Created: true);
     }
 
     /// <summary>

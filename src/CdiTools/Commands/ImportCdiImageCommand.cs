@@ -379,7 +379,7 @@ public sealed class ImportCdiImageCommand : ImageSourceCmdlet
             channel.Progress(new ProgressRecord(UploadsActivityId, "Import-CdiImage", $"0 of {uploads.Count} uploads done") { PercentComplete = 0 });
             try
             {
-                return await new ImageUploadService(api).UploadAllAsync(
+                return await new ImageUploadService(api) { Warning = channel.WriteWarning }.UploadAllAsync(
                     [.. uploads.Select(u => u.Request)],
                     ThrottleLimit,
                     index => bars[index].Report,
@@ -404,7 +404,7 @@ public sealed class ImportCdiImageCommand : ImageSourceCmdlet
             var target = $"{request.Namespace}/{request.Name}";
             if (outcomes[i].Result is { } result)
             {
-                foreach (var warning in result.Warnings.Concat(result.Conversion?.Warnings ?? []))
+                foreach (var warning in result.Conversion?.Warnings ?? [])
                 {
                     WriteWarning(warning);
                 }

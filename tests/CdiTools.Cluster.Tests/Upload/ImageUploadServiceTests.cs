@@ -236,9 +236,12 @@ public sealed class ImageUploadServiceTests : FakeClusterHarness
         Assert.Contains("-Force creates the DataVolume anyway", refused.Message);
         Assert.DoesNotContain(Server.Requests, r => r.Method == "POST" && r.Path.EndsWith("/datavolumes", StringComparison.Ordinal));
 
-        // Forced, CDI's controller meets the same refusal and the upload server never becomes ready.
-        var waited = await Assert.ThrowsAsync<ClusterException>(() => UploadAsync(block with { Force = true, Timeout = TimeSpan.FromSeconds(4) }));
+        // Forced, the findings are warned at once; CDI's controller meets the same refusal and the upload server never becomes ready.
+        var warnings = new ConcurrentQueue<string>();
+        var forced = new ImageUploadService(new CdiApi(ClusterConnections.Connect(new ClusterTarget(Server.WriteKubeconfig(Folder.File("kc-forced"), "fake", "vms"))))) { Warning = warnings.Enqueue };
+        var waited = await Assert.ThrowsAsync<ClusterException>(() => forced.UploadAsync(block with { Force = true, Timeout = TimeSpan.FromSeconds(4) }, progress.Enqueue, verbose.Enqueue, default));
 
+        Assert.Contains(warnings, w => w.Contains("ScratchLimitRangeExceeded: LimitRange vms/pvc-cap", StringComparison.Ordinal));
         Assert.Equal("WaitTimedOut", waited.ErrorId);
         Assert.Contains("Its scratch PVC holds it up (ScratchLimitRangeExceeded)", waited.Message);
         Assert.Empty(proxy.Uploads);
