@@ -5,8 +5,8 @@ namespace CdiTools.Engine.Native;
 
 /// <summary>
 /// The few C library calls .NET does not expose: the type of a file before it is opened (a FIFO
-/// would block the open, a device node would be read as if it were a disk), and fsync on a folder,
-/// which makes a rename durable. Linux only; elsewhere <see cref="IsAvailable"/> is false and
+/// would block the open, a device node would be read as if it were a disk), fsync on a folder,
+/// which makes a rename durable, and lseek's SEEK_DATA/SEEK_HOLE, which find a sparse file's holes. Linux only; elsewhere <see cref="IsAvailable"/> is false and
 /// callers say what they cannot do.
 /// </summary>
 internal static unsafe class Posix
@@ -19,6 +19,9 @@ internal static unsafe class Posix
     private const int OpenReadOnlyCloseOnExec = 0x80000;
     private const int FileTypeMask = 0xF000;
     private const int InvalidArgument = 22;
+    private const int NoSuchDeviceOrAddress = 6;
+    private const int SeekDataWhence = 3;
+    private const int SeekHoleWhence = 4;
 
     private static readonly Api? Functions = Load();
 
@@ -96,6 +99,49 @@ internal static unsafe class Posix
         }
     }
 
+    /// <summary>
+    /// The first range of stored data at or after <paramref name="offset"/> of an open file of
+    /// <paramref name="length"/> bytes, as SEEK_DATA and SEEK_HOLE tell it (file systems that
+    /// do not track holes answer the whole rest as data); null when the call is not available or
+    /// fails, so the caller reads everything.
+    /// </summary>
+    /// <remarks>lseek moves the descriptor's offset, which positional reads never use.</remarks>
+    public static Sources.DataRange? NextData(SafeHandle file, long offset, long length)
+    {
+        if (Functions is not { } api)
+        {
+            return null;
+        }
+
+        var added = false;
+        file.DangerousAddRef(ref added);
+        try
+        {
+            var descriptor = (int)file.DangerousGetHandle();
+            var start = api.Seek(descriptor, offset, SeekDataWhence);
+            if (start < 0)
+            {
+                // ENXIO: no data at or after the offset, only a hole to the end.
+                return Marshal.GetLastSystemError() == NoSuchDeviceOrAddress ? new(length, length) : null;
+            }
+
+            var end = api.Seek(descriptor, start, SeekHoleWhence);
+            if (end < 0)
+            {
+                return null;
+            }
+
+            return new(Math.Min(start, length), Math.Min(end, length));
+        }
+        finally
+        {
+            if (added)
+            {
+                file.DangerousRelease();
+            }
+        }
+    }
+
     private static byte[] NullTerminated(string path)
     {
         var bytes = new byte[Encoding.UTF8.GetByteCount(path) + 1];
@@ -116,13 +162,15 @@ internal static unsafe class Posix
                 && NativeLibrary.TryGetExport(handle, "statx", out var statx)
                 && NativeLibrary.TryGetExport(handle, "open", out var open)
                 && NativeLibrary.TryGetExport(handle, "fsync", out var fsync)
-                && NativeLibrary.TryGetExport(handle, "close", out var close))
+                && NativeLibrary.TryGetExport(handle, "close", out var close)
+                && NativeLibrary.TryGetExport(handle, "lseek", out var seek))
             {
                 return new Api(
                     (delegate* unmanaged[Cdecl, SuppressGCTransition]<int, byte*, int, uint, byte*, int>)statx,
                     (delegate* unmanaged[Cdecl]<byte*, int, int>)open,
                     (delegate* unmanaged[Cdecl]<int, int>)fsync,
-                    (delegate* unmanaged[Cdecl]<int, int>)close);
+                    (delegate* unmanaged[Cdecl]<int, int>)close,
+                    (delegate* unmanaged[Cdecl, SuppressGCTransition]<int, long, int, long>)seek);
             }
         }
 
@@ -133,7 +181,8 @@ internal static unsafe class Posix
         delegate* unmanaged[Cdecl, SuppressGCTransition]<int, byte*, int, uint, byte*, int> statx,
         delegate* unmanaged[Cdecl]<byte*, int, int> open,
         delegate* unmanaged[Cdecl]<int, int> fsync,
-        delegate* unmanaged[Cdecl]<int, int> close)
+        delegate* unmanaged[Cdecl]<int, int> close,
+        delegate* unmanaged[Cdecl, SuppressGCTransition]<int, long, int, long> seek)
     {
         public delegate* unmanaged[Cdecl, SuppressGCTransition]<int, byte*, int, uint, byte*, int> Statx { get; } = statx;
 
@@ -142,6 +191,10 @@ internal static unsafe class Posix
         public delegate* unmanaged[Cdecl]<int, int> Fsync { get; } = fsync;
 
         public delegate* unmanaged[Cdecl]<int, int> Close { get; } = close;
+
+        /// <summary>lseek, with a 64-bit off_t as on every 64-bit Linux. It never blocks, and with no
+        /// transition in between nothing of the runtime's can overwrite errno before it is read.</summary>
+        public delegate* unmanaged[Cdecl, SuppressGCTransition]<int, long, int, long> Seek { get; } = seek;
     }
 }
 

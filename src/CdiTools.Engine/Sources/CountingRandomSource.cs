@@ -16,5 +16,7 @@ internal sealed class CountingRandomSource(IRandomAccessSource inner) : IRandomA
         return read;
     }
 
+    public DataRange NextData(long offset) => inner.NextData(offset);
+
     public void Dispose() => inner.Dispose();
 }

@@ -46,5 +46,17 @@ public sealed class FileSource : IRandomAccessSource
         return total;
     }
 
+    /// <summary>Asks the file system where the file's holes are, so they are never read.</summary>
+    public DataRange NextData(long offset)
+    {
+        if (offset >= Length)
+        {
+            return new(Length, Length);
+        }
+
+        var found = OperatingSystem.IsWindows() ? Native.WindowsFiles.NextData(handle, offset, Length) : Native.Posix.NextData(handle, offset, Length);
+        return found ?? new(offset, Length);
+    }
+
     public void Dispose() => handle.Dispose();
 }

@@ -16,6 +16,17 @@ public sealed class WindowSource(IRandomAccessSource inner, long start, long len
         return inner.ReadAt(start + offset, buffer[..count]);
     }
 
+    public DataRange NextData(long offset)
+    {
+        if (offset >= Length)
+        {
+            return new(Length, Length);
+        }
+
+        var found = inner.NextData(start + offset);
+        return new(Math.Min(found.Start - start, Length), Math.Min(found.End - start, Length));
+    }
+
     // The window does not own the source it looks into.
     public void Dispose()
     {

@@ -4,7 +4,8 @@ namespace CdiTools.Engine.Formats.Raw;
 
 /// <summary>
 /// A raw image: the disk is the bytes themselves. Like qemu-img, the disk's size is the input's
-/// length rounded up to a multiple of 512, the tail read as zeros.
+/// length rounded up to a multiple of 512, the tail read as zeros. A local file's holes are skipped,
+/// not read.
 /// </summary>
 internal sealed class RawDriver : IImageDriver
 {
@@ -34,20 +35,7 @@ internal sealed class RawDriver : IImageDriver
     {
         if (input.Random is { } random)
         {
-            for (long offset = 0; offset < random.Length;)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                var span = output.GetSpan(ReadSize);
-                var want = (int)Math.Min(Math.Min(span.Length, ReadSize), random.Length - offset);
-                var read = random.ReadAt(offset, span[..want]);
-                if (read == 0)
-                {
-                    throw new ImageException(ImageErrors.SourceTruncated, "The image ended before its announced length.", offset);
-                }
-
-                output.Advance(read);
-                offset += read;
-            }
+            SparseCopy.Copy(random, 0, random.Length, output, at => new ImageException(ImageErrors.SourceTruncated, "The image ended before its announced length.", at), cancellationToken);
         }
         else
         {

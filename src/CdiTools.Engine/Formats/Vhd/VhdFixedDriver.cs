@@ -79,31 +79,36 @@ internal sealed class VhdFixedDriver : IImageDriver
     public void Convert(RawOutput output, CancellationToken cancellationToken)
     {
         var size = Details.VirtualSize!.Value;
+        ImageException Truncated(long at) => new(ImageErrors.VhdOffsetBeyondEndOfFile, "The image ended before its announced length.", at);
+        if (source is not null)
+        {
+            SparseCopy.Copy(source, 0, size, output, Truncated, cancellationToken);
+            return;
+        }
+
+        var forward = stream!;
         for (long offset = 0; offset < size;)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var span = output.GetSpan(ReadSize);
             var count = (int)Math.Min(Math.Min(span.Length, ReadSize), size - offset);
-            var read = source is not null ? source.ReadAt(offset, span[..count]) : stream!.ReadAtLeast(span[..count], count, throwOnEndOfStream: false);
+            var read = forward.ReadAtLeast(span[..count], count, throwOnEndOfStream: false);
             if (read != count)
             {
-                throw new ImageException(ImageErrors.VhdOffsetBeyondEndOfFile, "The image ended before its announced length.", offset + read);
+                throw Truncated(offset + read);
             }
 
             output.Advance(count);
             offset += count;
         }
 
-        if (stream is not null)
+        // Read to the end so the input's checksum covers it, and make sure the footer seen at the
+        // start is the one that arrives.
+        var footer = new byte[VhdFooter.Length + 1];
+        var footerRead = forward.ReadAtLeast(footer, footer.Length, throwOnEndOfStream: false);
+        if (footerRead != VhdFooter.Length || !footer.AsSpan(0, footerRead).SequenceEqual(footerBytes))
         {
-            // Read to the end so the input's checksum covers it, and make sure the footer seen
-            // at the start is the one that arrives.
-            var footer = new byte[VhdFooter.Length + 1];
-            var read = stream.ReadAtLeast(footer, footer.Length, throwOnEndOfStream: false);
-            if (read != VhdFooter.Length || !footer.AsSpan(0, read).SequenceEqual(footerBytes))
-            {
-                throw new ImageException(ImageErrors.VhdFooterChanged, "The fixed VHD's footer read at the end differs from the one found before reading; the file changed while it was read.", size);
-            }
+            throw new ImageException(ImageErrors.VhdFooterChanged, "The fixed VHD's footer read at the end differs from the one found before reading; the file changed while it was read.", size);
         }
     }
 

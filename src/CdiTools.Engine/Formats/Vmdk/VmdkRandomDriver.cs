@@ -59,25 +59,15 @@ internal sealed class VmdkRandomDriver : IImageDriver
         }
     }
 
-    private static void CopyFlat(VmdkFlatExtent extent, RawOutput output, CancellationToken cancellationToken)
-    {
-        var bytes = extent.Sectors * VmdkHeader.Sector;
-        if (extent.StartOffset + bytes > extent.Source.Length)
-        {
-            // qemu reads the missing end as zeros; a short flat extent is a truncated copy.
-            throw new ImageException(ImageErrors.VmdkExtentTruncated, $"The flat extent '{extent.Name}' is {extent.Source.Length:N0} bytes; the descriptor needs {extent.StartOffset + bytes:N0}.", extent.Source.Length);
-        }
-
-        for (long done = 0; done < bytes;)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            var count = (int)Math.Min(MaxRun, bytes - done);
-            var span = output.GetSpan(count)[..count];
-            ReadExactly(extent, extent.StartOffset + done, span, "the flat extent");
-            output.Advance(count);
-            done += count;
-        }
-    }
+    // qemu reads a flat extent's missing end as zeros; a short flat extent is a truncated copy.
+    private static void CopyFlat(VmdkFlatExtent extent, RawOutput output, CancellationToken cancellationToken) =>
+        SparseCopy.Copy(
+            extent.Source,
+            extent.StartOffset,
+            extent.Sectors * VmdkHeader.Sector,
+            output,
+            _ => new ImageException(ImageErrors.VmdkExtentTruncated, $"The flat extent '{extent.Name}' is {extent.Source.Length:N0} bytes; the descriptor needs {extent.StartOffset + (extent.Sectors * VmdkHeader.Sector):N0}.", extent.Source.Length),
+            cancellationToken);
 
     private static void ConvertSparse(VmdkSparseExtent extent, RawOutput output, InflaterPool inflaters, CancellationToken cancellationToken)
     {

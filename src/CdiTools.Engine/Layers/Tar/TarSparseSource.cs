@@ -45,6 +45,21 @@ internal sealed class TarSparseSource(IRandomAccessSource archive, long dataOffs
         return done;
     }
 
+    // The member's own map says where its islands are; each island is stored in the archive, which
+    // could itself be sparse, but a tar's data blocks are not written as holes in practice.
+    public DataRange NextData(long offset)
+    {
+        if (offset >= Length)
+        {
+            return new(Length, Length);
+        }
+
+        var segment = map.FindSegment(offset);
+        return segment == map.Count
+            ? new(Length, Length)
+            : new(Math.Max(offset, map.OffsetOf(segment)), map.EndOf(segment));
+    }
+
     // The archive is disposed by whoever owns it.
     public void Dispose()
     {
@@ -57,6 +72,8 @@ internal sealed class OwningSource(IRandomAccessSource inner, IDisposable owner)
     public long Length => inner.Length;
 
     public int ReadAt(long offset, Span<byte> buffer) => inner.ReadAt(offset, buffer);
+
+    public DataRange NextData(long offset) => inner.NextData(offset);
 
     public void Dispose()
     {
