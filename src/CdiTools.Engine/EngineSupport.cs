@@ -1,3 +1,5 @@
+using CdiTools.Engine.Formats;
+
 namespace CdiTools.Engine;
 
 /// <summary>
@@ -9,10 +11,10 @@ namespace CdiTools.Engine;
 public static class EngineSupport
 {
     /// <summary>Disk formats with a driver, named as qemu-img names them (vpc is VHD).</summary>
-    public static IReadOnlyList<string> DiskFormats { get; } = ["raw", "qcow2", "vmdk", "vpc", "vhdx", "vdi"];
+    public static IReadOnlyList<string> DiskFormats { get; } = [.. LayerFormats.InRole(LayerRole.Disk).Select(format => format.Name)];
 
     /// <summary>Wrappers peeled in any nesting; tar is searched for the disk member.</summary>
-    public static IReadOnlyList<string> Wrappers { get; } = ["gzip", "xz", "zstd", "tar"];
+    public static IReadOnlyList<string> Wrappers { get; } = [.. LayerFormats.InRole(LayerRole.Wrapper).Select(format => format.Name)];
 
     /// <summary>URI schemes <c>-Uri</c> reads from, besides local paths.</summary>
     public static IReadOnlyList<string> UriSchemes { get; } = ["http", "https", "docker", "oci-archive"];

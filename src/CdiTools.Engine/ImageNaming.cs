@@ -1,3 +1,5 @@
+using CdiTools.Engine.Formats;
+
 namespace CdiTools.Engine;
 
 /// <summary>
@@ -8,12 +10,11 @@ namespace CdiTools.Engine;
 public static class ImageNaming
 {
     // Outermost extension last in a name: disk.qcow2.xz is xz around qcow2. ".img" names every
-    // format in the wild (cirros ships qcow2 as .img), so it claims nothing.
+    // format in the wild (cirros ships qcow2 as .img), so it claims nothing; ".tgz" is tar in gzip.
     private static readonly (string Extension, string Layer)[] Claims =
     [
-        (".gz", "gzip"), (".xz", "xz"), (".zst", "zstd"), (".zstd", "zstd"), (".tar", "tar"), (".tgz", "gzip"),
-        (".qcow2", "qcow2"), (".qcow", "qcow2"), (".vmdk", "vmdk"), (".vhdx", "vhdx"), (".vhd", "vhd"), (".vdi", "vdi"),
-        (".raw", "raw"), (".iso", "raw"),
+        .. LayerFormats.All.Where(format => format.Role != LayerRole.Refused).SelectMany(format => format.Extensions.Select(extension => (extension, format.CommonName))),
+        (".tgz", "gzip"),
     ];
 
     /// <summary>
@@ -45,7 +46,7 @@ public static class ImageNaming
     public static string? Contradiction(string fileName, IReadOnlyList<string> formatChain)
     {
         var claimed = ClaimedLayers(fileName);
-        var detected = formatChain.Select(layer => layer.Split(' ', 2)[0].ToLowerInvariant()).Select(layer => layer == "vpc" ? "vhd" : layer).ToList();
+        var detected = formatChain.Select(layer => LayerFormats.Named(layer)?.CommonName ?? layer.Split(' ', 2)[0].ToLowerInvariant()).ToList();
         for (var i = 0; i < claimed.Count; i++)
         {
             var found = i < detected.Count ? detected[i] : null;

@@ -1,3 +1,4 @@
+using CdiTools.Engine.Formats;
 using CdiTools.Engine.Sinks;
 
 namespace CdiTools.Engine;
@@ -6,7 +7,7 @@ namespace CdiTools.Engine;
 public static class LocalImport
 {
     private static readonly string[] ImageExtensions =
-        [".gz", ".xz", ".zst", ".zstd", ".tar", ".qcow2", ".qcow", ".img", ".raw", ".vmdk", ".vhd", ".vhdx", ".vdi"];
+        [.. LayerFormats.All.Where(format => format.Role != LayerRole.Refused).SelectMany(format => format.Extensions), LayerFormats.AnyFormatExtension];
 
     /// <summary>
     /// The file to write for <paramref name="destination"/>: itself, or, when it is a folder, the

@@ -47,7 +47,7 @@ internal sealed class VmdkStreamDriver : IImageDriver
         grains = (header.VirtualSize + grainSize - 1) / grainSize;
 
         // The descriptor comes right after the header; read no further than the tables or grains that may follow it.
-        var (offset, length) = VmdkDriver.DescriptorRange(header);
+        var (offset, length) = VmdkFormat.DescriptorRange(header);
         var end = offset + length;
         foreach (var next in new[] { header.RedundantDirectoryOffset, header.DirectoryOffset, header.GrainOffset })
         {
@@ -61,7 +61,7 @@ internal sealed class VmdkStreamDriver : IImageDriver
         SkipTo(offset);
         read = ReadFull(text);
         descriptor = VmdkDescriptor.Parse(text.AsSpan(0, read), offset);
-        Details = VmdkDriver.Describe(header, descriptor, fileLength, null);
+        Details = VmdkFormat.Describe(header, descriptor, fileLength, null);
     }
 
     public ImageDetails Details { get; }

@@ -13,6 +13,18 @@ namespace CdiTools.Engine.Layers.Gzip;
 /// </summary>
 public static class GzipLayer
 {
+    /// <summary>The gzip layer in <see cref="Formats.LayerFormats"/>.</summary>
+    internal static Formats.LayerFormat Registration { get; } = new()
+    {
+        Name = "gzip",
+        Role = Formats.LayerRole.Wrapper,
+        Extensions = [".gz"],
+        Head = static head => head.StartsWith((ReadOnlySpan<byte>)[0x1F, 0x8B]),
+        Peel = static (input, options) => new(
+            LayerInput.FromStream(Open(input.OpenStream(), options.PreferNativeDecoders)),
+            $"gzip ({DecoderName(options.PreferNativeDecoders)})"),
+    };
+
     /// <summary>The decoder <see cref="Open"/> uses: "zlib 1.2.13" or "System.IO.Compression".</summary>
     public static string DecoderName(bool preferNative = true) => preferNative && Zlib.IsAvailable ? $"zlib {Zlib.Version}" : "System.IO.Compression";
 

@@ -1,4 +1,5 @@
 using System.Text;
+using CdiTools.Engine.Formats;
 
 namespace CdiTools.Engine.Layers.Tar;
 
@@ -6,8 +7,8 @@ namespace CdiTools.Engine.Layers.Tar;
 internal static class TarDiskRules
 {
     // Listed in refusals; the compression suffixes are layers the engine unwraps after the tar.
-    private static readonly string[] ImageExtensions = [".qcow2", ".qcow", ".img", ".raw", ".iso", ".vmdk", ".vhd", ".vhdx", ".vdi"];
-    private static readonly string[] CompressionExtensions = [".gz", ".xz", ".zst", ".zstd"];
+    private static readonly string[] ImageExtensions = [.. LayerFormats.InRole(LayerRole.Disk).SelectMany(format => format.Extensions), LayerFormats.AnyFormatExtension];
+    private static readonly string[] CompressionExtensions = [.. LayerFormats.InRole(LayerRole.Wrapper).Where(format => format != TarLayer.Registration).SelectMany(format => format.Extensions)];
 
     private const int NamesListed = 10;
 

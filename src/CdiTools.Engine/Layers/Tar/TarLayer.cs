@@ -15,6 +15,21 @@ namespace CdiTools.Engine.Layers.Tar;
 /// </remarks>
 public static class TarLayer
 {
+    /// <summary>The tar layer in <see cref="Formats.LayerFormats"/>: "ustar" at 257 (POSIX and GNU archives).</summary>
+    internal static Formats.LayerFormat Registration { get; } = new()
+    {
+        Name = "tar",
+        Role = Formats.LayerRole.Wrapper,
+        Extensions = [".tar"],
+        Head = static head => head.Length >= 262 && head.Slice(257, 5).SequenceEqual("ustar"u8),
+        Peel = static (input, _) =>
+        {
+            var (member, choice) = Open(input);
+            var description = $"{choice.Name}: {choice.Reason}";
+            return new(member, $"tar ({description})", description);
+        },
+    };
+
     /// <summary>
     /// Finds the disk member of <paramref name="tar"/> and returns its bytes as a LayerInput plus the
     /// choice made. The returned LayerInput owns <paramref name="tar"/> (disposing it disposes the tar

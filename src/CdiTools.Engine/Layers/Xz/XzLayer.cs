@@ -7,6 +7,20 @@ namespace CdiTools.Engine.Layers.Xz;
 /// </summary>
 public static class XzLayer
 {
+    /// <summary>The xz layer in <see cref="Formats.LayerFormats"/>.</summary>
+    internal static Formats.LayerFormat Registration { get; } = new()
+    {
+        Name = "xz",
+        Role = Formats.LayerRole.Wrapper,
+        Extensions = [".xz"],
+        Head = static head => head.StartsWith((ReadOnlySpan<byte>)[0xFD, (byte)'7', (byte)'z', (byte)'X', (byte)'Z', 0x00]),
+        Peel = static (input, options) =>
+        {
+            var stream = Open(input.OpenStream(), options.PreferNativeDecoders, out var decoder);
+            return new(Sources.LayerInput.FromStream(stream), $"xz ({decoder})");
+        },
+    };
+
     /// <summary>
     /// The memory either decoder may use, in effect the largest LZMA2 dictionary it accepts.
     /// </summary>

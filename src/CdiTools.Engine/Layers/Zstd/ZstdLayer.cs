@@ -14,6 +14,20 @@ public static class ZstdLayer
 {
     private const int MaxWindowLog = 31;
 
+    /// <summary>The zstd layer in <see cref="Formats.LayerFormats"/>; a stream may open with a
+    /// skippable frame (magic 0x184D2A50 to 0x184D2A5F, little-endian).</summary>
+    internal static Formats.LayerFormat Registration { get; } = new()
+    {
+        Name = "zstd",
+        Role = Formats.LayerRole.Wrapper,
+        Extensions = [".zst", ".zstd"],
+        Head = static head => head.StartsWith((ReadOnlySpan<byte>)[0x28, 0xB5, 0x2F, 0xFD])
+            || (head.Length >= 4 && (head[0] & 0xF0) == 0x50 && head[1] == 0x2A && head[2] == 0x4D && head[3] == 0x18),
+        Peel = static (input, options) => new(
+            LayerInput.FromStream(Open(input.OpenStream(), options.PreferNativeDecoders)),
+            $"zstd ({DecoderName(options.PreferNativeDecoders)})"),
+    };
+
     /// <summary>The decoder <see cref="Open"/> uses: "libzstd 1.5.4" or "ZstdSharp".</summary>
     public static string DecoderName(bool preferNative = true) => preferNative && LibZstd.IsAvailable ? $"libzstd {LibZstd.Version}" : "ZstdSharp";
 

@@ -7,8 +7,20 @@ namespace CdiTools.Engine.Formats.Vmdk;
 /// file whose extents lie beside it. Picks random access or forward-only reading, and describes
 /// the image as qemu-img info does (create type, grain size, compression).
 /// </summary>
-internal static class VmdkDriver
+internal static class VmdkFormat
 {
+    /// <summary>VMDK in <see cref="LayerFormats"/>: a sparse extent ("KDMV" at 0) or a text descriptor, as qemu's vmdk probe takes both.</summary>
+    public static LayerFormat Registration { get; } = new()
+    {
+        Name = "vmdk",
+        Role = LayerRole.Disk,
+        Extensions = [".vmdk"],
+        Head = static head => head.StartsWith("KDMV"u8) || VmdkDescriptor.LooksLikeDescriptorFile(head),
+        Open = static opening => VmdkDescriptor.LooksLikeDescriptorFile(opening.Head)
+            ? OpenDescriptorFile(opening.Input, opening.Folder, opening.Options)
+            : OpenSparse(opening.Input, opening.Options),
+    };
+
     /// <summary>Opens a sparse extent (the layer starts with KDMV).</summary>
     public static IImageDriver OpenSparse(LayerInput input, ImageOpenOptions options)
     {
