@@ -32,16 +32,34 @@ internal sealed class BlockMapStreamReader : IDisposable
 
     public long PeakHeldBytes => store?.PeakHeldBytes ?? 0;
 
-    /// <summary>Reads a header or table at <paramref name="offset"/>, which must not lie behind what was read already.</summary>
-    public void ReadMetadata(long offset, Span<byte> destination, string what)
+    /// <summary>Reads what the input holds of a header or table at <paramref name="offset"/>, which
+    /// must not lie behind what was read already; returns how many bytes there were.</summary>
+    public int ReadMetadataAvailable(long offset, Span<byte> destination, string what)
     {
         if (offset < Position)
         {
             throw NotStreamable($"{what} at 0x{offset:X} lies before data already read (0x{Position:X})", offset);
         }
 
-        Skip(offset - Position, what);
-        ReadExactly(destination, what);
+        if (!SkipAvailable(offset - Position))
+        {
+            return 0;
+        }
+
+        var total = 0;
+        while (total < destination.Length)
+        {
+            var read = stream.Read(destination[total..]);
+            if (read == 0)
+            {
+                break;
+            }
+
+            Position += read;
+            total += read;
+        }
+
+        return total;
     }
 
     /// <summary>Writes the whole disk, then reads the input to its end so the layers below check their own integrity.</summary>
@@ -190,9 +208,18 @@ internal sealed class BlockMapStreamReader : IDisposable
 
     private void Skip(long count, string what)
     {
+        if (!SkipAvailable(count))
+        {
+            throw Truncated(what);
+        }
+    }
+
+    // False when the input ends first.
+    private bool SkipAvailable(long count)
+    {
         if (count == 0)
         {
-            return;
+            return true;
         }
 
         var discard = ArrayPool<byte>.Shared.Rent((int)Math.Min(count, ChunkSize));
@@ -203,12 +230,14 @@ internal sealed class BlockMapStreamReader : IDisposable
                 var read = stream.Read(discard, 0, (int)Math.Min(count, discard.Length));
                 if (read == 0)
                 {
-                    throw Truncated(what);
+                    return false;
                 }
 
                 Position += read;
                 count -= read;
             }
+
+            return true;
         }
         finally
         {

@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Buffers.Binary;
-using System.Collections.Concurrent;
 using CdiTools.Engine.Sources;
 
 namespace CdiTools.Engine.Formats.Qcow2;
@@ -45,7 +44,7 @@ internal sealed class Qcow2RandomDriver : IImageDriver
         var l1 = ReadExactly(header.L1TableOffset, checked(header.L1Size * 8), "the L1 table");
         var l2 = new byte[clusterSize];
         var loadedL2 = -1L;
-        using var decompressors = new DecompressorPool(header.CompressionType, preferNativeDecoders);
+        using var decompressors = new DecoderPool<Qcow2Decompressor>(() => Qcow2Decompressor.Create(header.CompressionType, preferNativeDecoders));
 
         for (long cluster = 0; cluster < guestClusters;)
         {
@@ -134,7 +133,7 @@ internal sealed class Qcow2RandomDriver : IImageDriver
     private long Bytes(long cluster, long count) =>
         Math.Min(count * header.ClusterSize, header.VirtualSize - (cluster * header.ClusterSize));
 
-    private void DecompressBatch(List<Qcow2Cluster> batch, long firstCluster, RawOutput output, DecompressorPool pool, CancellationToken cancellationToken)
+    private void DecompressBatch(List<Qcow2Cluster> batch, long firstCluster, RawOutput output, DecoderPool<Qcow2Decompressor> pool, CancellationToken cancellationToken)
     {
         var clusterSize = header.ClusterSize;
         var first = batch[0].HostOffset;
@@ -168,19 +167,10 @@ internal sealed class Qcow2RandomDriver : IImageDriver
 
             var bytes = (int)Bytes(firstCluster, batch.Count);
             var memory = output.GetMemory(batch.Count * clusterSize);
-            var options = new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount };
-            try
-            {
-                Parallel.For(0, batch.Count, options, pool.Rent, (i, _, decompressor) =>
-                {
-                    decompressor.Decompress(input, starts[i], lengths[i], memory.Span.Slice(i * clusterSize, clusterSize), batch[i].HostOffset);
-                    return decompressor;
-                }, pool.Return);
-            }
-            catch (AggregateException e) when (e.InnerExceptions.OfType<ImageException>().FirstOrDefault() is { } refusal)
-            {
-                throw refusal;
-            }
+            pool.DecodeAll(
+                batch.Count,
+                (decompressor, i) => decompressor.Decompress(input, starts[i], lengths[i], memory.Span.Slice(i * clusterSize, clusterSize), batch[i].HostOffset),
+                cancellationToken);
 
             output.Advance(bytes);
         }
@@ -219,30 +209,6 @@ internal sealed class Qcow2RandomDriver : IImageDriver
         return bytes;
     }
 
-    private void ReadExactly(long offset, Span<byte> destination, string what)
-    {
-        var read = source.ReadAt(offset, destination);
-        if (read != destination.Length)
-        {
-            throw new ImageException(ImageErrors.Qcow2OffsetBeyondEndOfFile, $"The image ends inside {what} at 0x{offset:X}: {read} of {destination.Length} bytes.", offset + read);
-        }
-    }
-
-    /// <summary>Decompressors for the worker threads, reused from batch to batch.</summary>
-    private sealed class DecompressorPool(int compressionType, bool preferNative) : IDisposable
-    {
-        private readonly ConcurrentBag<Qcow2Decompressor> idle = [];
-
-        public Qcow2Decompressor Rent() => idle.TryTake(out var decompressor) ? decompressor : Qcow2Decompressor.Create(compressionType, preferNative);
-
-        public void Return(Qcow2Decompressor decompressor) => idle.Add(decompressor);
-
-        public void Dispose()
-        {
-            foreach (var decompressor in idle)
-            {
-                decompressor.Dispose();
-            }
-        }
-    }
+    private void ReadExactly(long offset, Span<byte> destination, string what) =>
+        source.ReadExactly(offset, destination, ImageErrors.Qcow2OffsetBeyondEndOfFile, what);
 }

@@ -45,44 +45,28 @@ internal sealed class VdiDriver : IImageDriver
 
     public long KeptBytes => input.KeptBytes;
 
-    public static VdiDriver OpenRandom(IRandomAccessSource source)
+    /// <summary>Reads the header and block map of <paramref name="layer"/>, at random or forward; the driver owns the layer from then on.</summary>
+    public static VdiDriver Open(LayerInput layer, ImageOpenOptions options)
     {
-        var headerBytes = new byte[VdiHeader.Length];
-        var read = source.ReadAt(0, headerBytes);
-        var header = VdiHeader.Parse(headerBytes.AsSpan(0, read));
-        var entries = new uint[header.BlocksInImage];
-        var mapBytes = MemoryMarshal.AsBytes(entries.AsSpan());
-        if (header.MapOffset + mapBytes.Length > source.Length || source.ReadAt(header.MapOffset, mapBytes) != mapBytes.Length)
-        {
-            throw MapBeyondEnd(header, source.Length);
-        }
-
-        ToHostOrder(entries);
-        return new VdiDriver(BlockMapInput.Random(source), header, entries, source.Length);
-    }
-
-    public static VdiDriver OpenStream(Stream stream, long? length, ImageOpenOptions options)
-    {
-        var reader = new BlockMapStreamReader(stream, Errors, options);
+        var input = BlockMapInput.Open(layer, Errors, options);
         try
         {
             var headerBytes = new byte[VdiHeader.Length];
-            reader.ReadMetadata(0, headerBytes, "the VDI header");
-            var header = VdiHeader.Parse(headerBytes);
+            var header = VdiHeader.Parse(headerBytes.AsSpan(0, input.ReadMetadataAvailable(0, headerBytes, "the VDI header")));
             var entries = new uint[header.BlocksInImage];
             var mapBytes = MemoryMarshal.AsBytes(entries.AsSpan());
-            if (length is { } known && header.MapOffset + mapBytes.Length > known)
+            if (input.Length is { } known && header.MapOffset + mapBytes.Length > known)
             {
                 throw MapBeyondEnd(header, known);
             }
 
-            reader.ReadMetadata(header.MapOffset, mapBytes, "the VDI block map");
+            input.ReadMetadata(header.MapOffset, mapBytes, "the VDI block map");
             ToHostOrder(entries);
-            return new VdiDriver(BlockMapInput.Forward(reader), header, entries, length);
+            return new VdiDriver(input, header, entries, input.Length);
         }
         catch
         {
-            reader.Dispose();
+            input.Dispose();
             throw;
         }
     }

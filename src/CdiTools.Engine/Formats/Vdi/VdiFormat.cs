@@ -9,8 +9,6 @@ internal static class VdiFormat
         Role = LayerRole.Disk,
         Extensions = [".vdi"],
         Head = static head => head.Length >= 0x44 && head.Slice(0x40, 4).SequenceEqual((ReadOnlySpan<byte>)[0x7F, 0x10, 0xDA, 0xBE]),
-        Open = static opening => opening.Input.Random is { } random
-            ? VdiDriver.OpenRandom(random)
-            : VdiDriver.OpenStream(opening.Input.Forward!, opening.Input.Length, opening.Options),
+        Open = static opening => VdiDriver.Open(opening.Input, opening.Options),
     };
 }

@@ -49,60 +49,44 @@ internal sealed class VhdDynamicDriver : IImageDriver
 
     public long KeptBytes => input.KeptBytes;
 
-    public static VhdDynamicDriver OpenRandom(IRandomAccessSource source)
+    /// <summary>Reads the footer copy, dynamic header and table of <paramref name="layer"/>, at random or forward; the driver owns the layer from then on.</summary>
+    public static VhdDynamicDriver Open(LayerInput layer, ImageOpenOptions options)
     {
-        var length = source.Length;
-        var footerBytes = new byte[VhdFooter.Length];
-        ReadAt(source, 0, footerBytes, "the footer copy");
-        var footer = ParseFooter(footerBytes);
-        var headerOffset = HeaderOffset(footer, null);
-        var headerBytes = new byte[VhdDynamicHeader.Length];
-        var headerRead = headerOffset < length ? source.ReadAt(headerOffset, headerBytes) : 0;
-        if (headerRead == 0)
-        {
-            throw new ImageException(ImageErrors.VhdOffsetBeyondEndOfFile, $"The VHD's dynamic header offset 0x{headerOffset:X} lies past the end of the image.", 16);
-        }
-
-        // A header cut off by the end of the file is still parsed (the rest as zeros, as qemu
-        // reads it) so that an absurd table size is reported as such, as qemu reports it.
-        var header = VhdDynamicHeader.Parse(headerBytes, headerOffset, footer.VirtualSize);
-        if (headerRead < headerBytes.Length)
-        {
-            throw new ImageException(ImageErrors.VhdOffsetBeyondEndOfFile, $"The image ends inside the dynamic header at 0x{headerOffset:X}: {headerRead} of {headerBytes.Length} bytes.", headerOffset + headerRead);
-        }
-
-        CheckTableInside(header, length);
-        var table = new uint[header.TableEntries];
-        ReadAt(source, header.TableOffset, MemoryMarshal.AsBytes(table.AsSpan()), "the block allocation table");
-        ToHostOrder(table);
-        return new VhdDynamicDriver(BlockMapInput.Random(source), footer, header, table, length);
-    }
-
-    public static VhdDynamicDriver OpenStream(Stream stream, long? length, ImageOpenOptions options)
-    {
-        var reader = new BlockMapStreamReader(stream, Errors, options);
+        var input = BlockMapInput.Open(layer, Errors, options);
         try
         {
             var footerBytes = new byte[VhdFooter.Length];
-            reader.ReadMetadata(0, footerBytes, "the footer copy");
+            input.ReadMetadata(0, footerBytes, "the footer copy");
             var footer = ParseFooter(footerBytes);
-            var headerOffset = HeaderOffset(footer, length);
+            var headerOffset = HeaderOffset(footer);
             var headerBytes = new byte[VhdDynamicHeader.Length];
-            reader.ReadMetadata(headerOffset, headerBytes, "the dynamic header");
+            var headerRead = input.ReadMetadataAvailable(headerOffset, headerBytes, "the dynamic header");
+            if (headerRead == 0)
+            {
+                throw new ImageException(ImageErrors.VhdOffsetBeyondEndOfFile, $"The VHD's dynamic header offset 0x{headerOffset:X} lies past the end of the image.", 16);
+            }
+
+            // A header cut off by the end of the file is still parsed (the rest as zeros, as qemu
+            // reads it) so that an absurd table size is reported as such, as qemu reports it.
             var header = VhdDynamicHeader.Parse(headerBytes, headerOffset, footer.VirtualSize);
-            if (length is { } known)
+            if (headerRead < headerBytes.Length)
+            {
+                throw new ImageException(ImageErrors.VhdOffsetBeyondEndOfFile, $"The image ends inside the dynamic header at 0x{headerOffset:X}: {headerRead} of {headerBytes.Length} bytes.", headerOffset + headerRead);
+            }
+
+            if (input.Length is { } known)
             {
                 CheckTableInside(header, known);
             }
 
             var table = new uint[header.TableEntries];
-            reader.ReadMetadata(header.TableOffset, MemoryMarshal.AsBytes(table.AsSpan()), "the block allocation table");
+            input.ReadMetadata(header.TableOffset, MemoryMarshal.AsBytes(table.AsSpan()), "the block allocation table");
             ToHostOrder(table);
-            return new VhdDynamicDriver(BlockMapInput.Forward(reader), footer, header, table, length);
+            return new VhdDynamicDriver(input, footer, header, table, input.Length);
         }
         catch
         {
-            reader.Dispose();
+            input.Dispose();
             throw;
         }
     }
@@ -141,10 +125,9 @@ internal sealed class VhdDynamicDriver : IImageDriver
         return footer;
     }
 
-    private static long HeaderOffset(VhdFooter footer, long? length)
+    private static long HeaderOffset(VhdFooter footer)
     {
-        if (footer.DataOffset > long.MaxValue - VhdDynamicHeader.Length
-            || (length is { } known && (long)footer.DataOffset + VhdDynamicHeader.Length > known))
+        if (footer.DataOffset > long.MaxValue - VhdDynamicHeader.Length)
         {
             throw new ImageException(ImageErrors.VhdOffsetBeyondEndOfFile, $"The VHD's dynamic header offset 0x{footer.DataOffset:X} lies past the end of the image.", 16);
         }
@@ -173,15 +156,6 @@ internal sealed class VhdDynamicDriver : IImageDriver
                     $"Block {i:N0} of the VHD lies at 0x{table[i] * 512L:X}, past the end of the {length:N0}-byte image: it is truncated or damaged.",
                     table[i] * 512L);
             }
-        }
-    }
-
-    private static void ReadAt(IRandomAccessSource source, long offset, Span<byte> destination, string what)
-    {
-        var read = source.ReadAt(offset, destination);
-        if (read != destination.Length)
-        {
-            throw new ImageException(ImageErrors.VhdOffsetBeyondEndOfFile, $"The image ends inside {what} at 0x{offset:X}: {read} of {destination.Length} bytes.", offset + read);
         }
     }
 }

@@ -39,13 +39,9 @@ internal sealed class VhdFixedDriver : IImageDriver
 
     public long KeptBytes => 0;
 
-    /// <summary>The driver reading the disk at random from <paramref name="source"/>, with the footer <see cref="FindFooter"/> found.</summary>
-    public static VhdFixedDriver OpenRandom(IRandomAccessSource source, (byte[] Bytes, VhdFooter Footer) found) =>
-        new(source, null, found.Bytes, found.Footer, source.Length);
-
-    /// <summary>The driver for the same file read forward from its start, with the footer <see cref="FindFooter"/> found.</summary>
-    public static VhdFixedDriver OpenStream(Stream stream, (byte[] Bytes, VhdFooter Footer) found, long fileLength) =>
-        new(null, stream, found.Bytes, found.Footer, fileLength);
+    /// <summary>The driver for <paramref name="layer"/>, at random or forward from its start, with the footer <see cref="FindFooter"/> found in the last 512 of its <paramref name="fileLength"/> bytes.</summary>
+    public static VhdFixedDriver Open(LayerInput layer, (byte[] Bytes, VhdFooter Footer) found, long fileLength) =>
+        new(layer.Random, layer.Random is null ? layer.Forward : null, found.Bytes, found.Footer, fileLength);
 
     /// <summary>
     /// The footer when a file of <paramref name="length"/> bytes whose last 512 are

@@ -23,10 +23,10 @@ internal static class VhdFormat
         var input = opening.Input;
         if (opening.Tail is not { } tail)
         {
-            return input.Random is { } random ? VhdDynamicDriver.OpenRandom(random) : VhdDynamicDriver.OpenStream(input.Forward!, input.Length, opening.Options);
+            return VhdDynamicDriver.Open(input, opening.Options);
         }
 
         var footer = VhdFixedDriver.FindFooter(tail.Bytes, tail.Length)!.Value;
-        return input.Random is { } source ? VhdFixedDriver.OpenRandom(source, footer) : VhdFixedDriver.OpenStream(input.Forward!, footer, tail.Length);
+        return VhdFixedDriver.Open(input, footer, tail.Length);
     }
 }

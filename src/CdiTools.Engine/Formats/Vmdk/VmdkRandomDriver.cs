@@ -1,6 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
-using System.Collections.Concurrent;
+using CdiTools.Engine.Sources;
 
 namespace CdiTools.Engine.Formats.Vmdk;
 
@@ -36,7 +36,7 @@ internal sealed class VmdkRandomDriver : IImageDriver
     public void Convert(RawOutput output, CancellationToken cancellationToken)
     {
         refuse?.Invoke();
-        using var inflaters = new InflaterPool(preferNativeDecoders);
+        using var inflaters = new DecoderPool<VmdkGrainInflater>(() => VmdkGrainInflater.Create(preferNativeDecoders));
         foreach (var extent in extents)
         {
             switch (extent)
@@ -69,7 +69,7 @@ internal sealed class VmdkRandomDriver : IImageDriver
             _ => new ImageException(ImageErrors.VmdkExtentTruncated, $"The flat extent '{extent.Name}' is {extent.Source.Length:N0} bytes; the descriptor needs {extent.StartOffset + (extent.Sectors * VmdkHeader.Sector):N0}.", extent.Source.Length),
             cancellationToken);
 
-    private static void ConvertSparse(VmdkSparseExtent extent, RawOutput output, InflaterPool inflaters, CancellationToken cancellationToken)
+    private static void ConvertSparse(VmdkSparseExtent extent, RawOutput output, DecoderPool<VmdkGrainInflater> inflaters, CancellationToken cancellationToken)
     {
         var header = extent.Header;
         var grainSize = header.GrainSize;
@@ -149,7 +149,7 @@ internal sealed class VmdkRandomDriver : IImageDriver
     // 0 is unallocated (zeros without a parent); 1 is a zeroed grain where the header enables them.
     private static bool IsZero(uint entry, VmdkHeader header) => entry == 0 || (entry == 1 && header.HasZeroGrains);
 
-    private static void InflateBatch(VmdkSparseExtent extent, List<(long Host, int Needed)> batch, RawOutput output, InflaterPool inflaters, CancellationToken cancellationToken)
+    private static void InflateBatch(VmdkSparseExtent extent, List<(long Host, int Needed)> batch, RawOutput output, DecoderPool<VmdkGrainInflater> inflaters, CancellationToken cancellationToken)
     {
         var header = extent.Header;
         var grainSize = header.GrainSize;
@@ -189,19 +189,10 @@ internal sealed class VmdkRandomDriver : IImageDriver
 
             var bytes = batch.Sum(g => g.Needed);
             var memory = output.GetMemory(batch.Count * grainSize);
-            var options = new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount };
-            try
-            {
-                Parallel.For(0, batch.Count, options, inflaters.Rent, (i, _, inflater) =>
-                {
-                    inflater.Inflate(input.AsSpan(starts[i], lengths[i]), memory.Span.Slice(i * grainSize, grainSize), batch[i].Needed, batch[i].Host);
-                    return inflater;
-                }, inflaters.Return);
-            }
-            catch (AggregateException e) when (e.InnerExceptions.OfType<ImageException>().FirstOrDefault() is { } refusal)
-            {
-                throw refusal;
-            }
+            inflaters.DecodeAll(
+                batch.Count,
+                (inflater, i) => inflater.Inflate(input.AsSpan(starts[i], lengths[i]), memory.Span.Slice(i * grainSize, grainSize), batch[i].Needed, batch[i].Host),
+                cancellationToken);
 
             // Grains before the last are whole, so the inflated bytes are already where they belong.
             output.Advance(bytes);
@@ -246,30 +237,6 @@ internal sealed class VmdkRandomDriver : IImageDriver
         return (start, (int)size);
     }
 
-    private static void ReadExactly(VmdkExtent extent, long offset, Span<byte> destination, string what)
-    {
-        var read = extent.Source.ReadAt(offset, destination);
-        if (read != destination.Length)
-        {
-            throw new ImageException(ImageErrors.VmdkOffsetBeyondEndOfFile, $"The extent '{extent.Name}' ends inside {what} at 0x{offset:X}: {read} of {destination.Length} bytes.", offset + read);
-        }
-    }
-
-    /// <summary>Inflaters for the worker threads, reused from batch to batch.</summary>
-    private sealed class InflaterPool(bool preferNative) : IDisposable
-    {
-        private readonly ConcurrentBag<VmdkGrainInflater> idle = [];
-
-        public VmdkGrainInflater Rent() => idle.TryTake(out var inflater) ? inflater : VmdkGrainInflater.Create(preferNative);
-
-        public void Return(VmdkGrainInflater inflater) => idle.Add(inflater);
-
-        public void Dispose()
-        {
-            foreach (var inflater in idle)
-            {
-                inflater.Dispose();
-            }
-        }
-    }
+    private static void ReadExactly(VmdkExtent extent, long offset, Span<byte> destination, string what) =>
+        extent.Source.ReadExactly(offset, destination, ImageErrors.VmdkOffsetBeyondEndOfFile, what, $"The extent '{extent.Name}'");
 }
