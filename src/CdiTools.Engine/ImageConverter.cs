@@ -19,6 +19,11 @@ public static class ImageConverter
         Action<ConversionProgress>? progress = null,
         CancellationToken cancellationToken = default)
     {
+        if (image.Driver.Refusal is { } refusal)
+        {
+            throw refusal;
+        }
+
         var clock = Stopwatch.StartNew();
         var details = image.Details;
         Action<long>? report = progress is null

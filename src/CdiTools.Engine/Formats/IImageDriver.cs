@@ -14,6 +14,13 @@ internal interface IImageDriver : IDisposable
     /// <summary>The most disk data held at once because it arrived before it could be written (memory and scratch).</summary>
     long KeptBytes { get; }
 
-    /// <summary>Writes the whole disk, in order.</summary>
+    /// <summary>
+    /// Why the disk cannot be converted, found while opening (a parent or backing file, an
+    /// external data file, encryption); null when it can. The image can still be described, and
+    /// <see cref="ImageConverter"/> throws this before anything is written.
+    /// </summary>
+    ImageException? Refusal => null;
+
+    /// <summary>Writes the whole disk, in order; called only when <see cref="Refusal"/> is null.</summary>
     void Convert(RawOutput output, CancellationToken cancellationToken);
 }

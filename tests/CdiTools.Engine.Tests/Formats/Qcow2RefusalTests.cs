@@ -178,6 +178,11 @@ public sealed class Qcow2RefusalTests
 
         Assert.Contains(image, error.Message);
         Assert.Contains("(qcow2)", error.Message);
+
+        // Found when the image is opened, so it can still be described.
+        using var opened = LocalImages.Open(overlay);
+        Assert.Equal(image, opened.Details.BackingFile);
+        Assert.Equal("Qcow2BackingFileNotSupported", opened.Driver.Refusal?.ErrorId);
     }
 
     [Theory]

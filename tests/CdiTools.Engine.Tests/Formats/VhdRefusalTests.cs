@@ -122,6 +122,9 @@ public sealed class VhdRefusalTests : IDisposable
         Assert.Equal("VhdDifferencingNotSupported", forward.ErrorId);
         Assert.Contains("\"base-disk.vhd\"", random.Message);
         Assert.DoesNotContain(work.Files(), f => f.EndsWith(".raw", StringComparison.Ordinal));
+        using var opened = LocalImages.Open(image);
+        Assert.Equal("base-disk.vhd", opened.Details.BackingFile);
+        Assert.Equal("VhdDifferencingNotSupported", opened.Driver.Refusal?.ErrorId);
     }
 
     [Fact]

@@ -190,6 +190,7 @@ public sealed class VmdkRefusalTests
 
         Assert.Contains("parent-disk.vmdk", error.Message);
         Assert.Equal("parent-disk.vmdk", opened.Details.BackingFile);
+        Assert.Equal("VmdkParentNotSupported", opened.Driver.Refusal?.ErrorId);
     }
 
     [Theory]

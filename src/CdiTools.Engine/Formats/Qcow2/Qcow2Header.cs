@@ -400,21 +400,21 @@ internal sealed class Qcow2Header
     }
 
     /// <summary>
-    /// Refuses what the engine cannot convert on its own: a backing file (the image is only a
-    /// difference to it), an external data file (the data lives elsewhere), and encryption.
+    /// What the engine cannot convert on its own: a backing file (the image is only a difference
+    /// to it), an external data file (the data lives elsewhere), and encryption; null when none.
     /// </summary>
-    public void RefuseUnsupported()
+    public ImageException? Refusal()
     {
         if (BackingFile is not null)
         {
-            throw new ImageException(ImageErrors.Qcow2BackingFileNotSupported,
+            return new ImageException(ImageErrors.Qcow2BackingFileNotSupported,
                 $"The image is an overlay on the backing file '{BackingFile}'{(BackingFormat is null ? string.Empty : $" ({BackingFormat})")}; convert the whole chain first (qemu-img convert -O qcow2 overlay merged.qcow2) and import the result.",
                 8);
         }
 
         if ((IncompatibleFeatures & IncompatDataFile) != 0)
         {
-            throw new ImageException(ImageErrors.Qcow2ExternalDataFileNotSupported,
+            return new ImageException(ImageErrors.Qcow2ExternalDataFileNotSupported,
                 $"The image keeps its data in the external file '{DataFile ?? "(not named)"}'; convert it with qemu-img first.",
                 72);
         }
@@ -422,8 +422,10 @@ internal sealed class Qcow2Header
         if (CryptMethod != 0)
         {
             var method = CryptMethod switch { 1 => "AES (legacy)", 2 => "LUKS", _ => $"method {CryptMethod}" };
-            throw new ImageException(ImageErrors.Qcow2EncryptionNotSupported, $"The image is encrypted with {method}; decrypt it with qemu-img first.", 32);
+            return new ImageException(ImageErrors.Qcow2EncryptionNotSupported, $"The image is encrypted with {method}; decrypt it with qemu-img first.", 32);
         }
+
+        return null;
     }
 
     private static void CheckVersion(int version)

@@ -31,13 +31,14 @@ internal sealed class Qcow2RandomDriver : IImageDriver
 
     public ImageDetails Details { get; }
 
+    public ImageException? Refusal => header.Refusal();
+
     public long ScratchBytes => 0;
 
     public long KeptBytes => 0;
 
     public void Convert(RawOutput output, CancellationToken cancellationToken)
     {
-        header.RefuseUnsupported();
         var clusterSize = header.ClusterSize;
         var virtualSize = header.VirtualSize;
         var guestClusters = (virtualSize + clusterSize - 1) / clusterSize;

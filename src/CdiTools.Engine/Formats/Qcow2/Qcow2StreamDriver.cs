@@ -85,13 +85,14 @@ internal sealed class Qcow2StreamDriver : IImageDriver
 
     public ImageDetails Details { get; }
 
+    public ImageException? Refusal => header.Refusal();
+
     public long ScratchBytes => store.SpilledBytes;
 
     public long KeptBytes => store.PeakHeldBytes;
 
     public void Convert(RawOutput output, CancellationToken cancellationToken)
     {
-        header.RefuseUnsupported();
         using var decompressor = Qcow2Decompressor.Create(header.CompressionType, preferNativeDecoders);
         while (emitCluster < guestClusters)
         {

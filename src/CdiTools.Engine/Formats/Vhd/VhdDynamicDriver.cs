@@ -91,17 +91,14 @@ internal sealed class VhdDynamicDriver : IImageDriver
         }
     }
 
-    public void Convert(RawOutput output, CancellationToken cancellationToken)
-    {
-        if (footer.DiskType == VhdFooter.DifferencingDisk)
-        {
+    public ImageException? Refusal =>
+        footer.DiskType == VhdFooter.DifferencingDisk
             // qemu converts these silently without the parent's data; that disk is not the one the user has.
-            throw new ImageException(ImageErrors.VhdDifferencingNotSupported,
-                $"The VHD is a differencing disk whose parent is \"{header.ParentName}\"; merge it into its parent first (for example with Hyper-V's Merge-VHD), then convert the result.");
-        }
+            ? new ImageException(ImageErrors.VhdDifferencingNotSupported,
+                $"The VHD is a differencing disk whose parent is \"{header.ParentName}\"; merge it into its parent first (for example with Hyper-V's Merge-VHD), then convert the result.")
+            : null;
 
-        input.Convert(map, output, cancellationToken);
-    }
+    public void Convert(RawOutput output, CancellationToken cancellationToken) => input.Convert(map, output, cancellationToken);
 
     public void Dispose() => input.Dispose();
 

@@ -89,16 +89,13 @@ internal sealed class VmdkDescriptor
         };
     }
 
-    /// <summary>Refuses a descriptor that names a parent: the disk is a delta of another one.</summary>
-    public void RefuseParent(long offset)
-    {
-        if (ParentFileNameHint is { } parent)
-        {
-            throw new ImageException(ImageErrors.VmdkParentNotSupported,
+    /// <summary>The refusal of a descriptor that names a parent (the disk is a delta of another one); null when it names none.</summary>
+    public ImageException? ParentRefusal(long offset) =>
+        ParentFileNameHint is { } parent
+            ? new ImageException(ImageErrors.VmdkParentNotSupported,
                 $"The VMDK is a differencing disk of '{parent}' (parentCID {ParentCid:x8}); convert the parent chain into one image first (qemu-img convert reads the chain).",
-                offset);
-        }
-    }
+                offset)
+            : null;
 
     /// <summary>Refuses a descriptor file whose create type qemu does not open as a descriptor.</summary>
     public void RefuseUnsupportedCreateType(long offset)

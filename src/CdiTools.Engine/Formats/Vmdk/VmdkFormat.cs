@@ -33,7 +33,7 @@ internal static class VmdkFormat
         try
         {
             var descriptor = ReadEmbeddedDescriptor(random, extent.Header);
-            return new VmdkRandomDriver([extent], Describe(extent.Header, descriptor, random.Length, [extent]), options.PreferNativeDecoders, () => descriptor.RefuseParent(extent.Header.DescriptorOffset));
+            return new VmdkRandomDriver([extent], Describe(extent.Header, descriptor, random.Length, [extent]), options.PreferNativeDecoders, descriptor.ParentRefusal(extent.Header.DescriptorOffset));
         }
         catch
         {
@@ -85,7 +85,7 @@ internal static class VmdkFormat
                 FileLength = random.Length,
             };
             random.Dispose();
-            return new VmdkRandomDriver(extents, details, options.PreferNativeDecoders, () => descriptor.RefuseParent(0));
+            return new VmdkRandomDriver(extents, details, options.PreferNativeDecoders, descriptor.ParentRefusal(0));
         }
         catch
         {

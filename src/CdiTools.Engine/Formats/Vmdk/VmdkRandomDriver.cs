@@ -16,18 +16,18 @@ internal sealed class VmdkRandomDriver : IImageDriver
 
     private readonly IReadOnlyList<VmdkExtent> extents;
     private readonly bool preferNativeDecoders;
-    private readonly Action? refuse;
-
-    /// <param name="refuse">Throws for what the image uses that cannot be converted (a parent), before any output.</param>
-    public VmdkRandomDriver(IReadOnlyList<VmdkExtent> extents, ImageDetails details, bool preferNativeDecoders, Action? refuse)
+    /// <param name="refusal">What the image uses that cannot be converted (a parent); null when nothing.</param>
+    public VmdkRandomDriver(IReadOnlyList<VmdkExtent> extents, ImageDetails details, bool preferNativeDecoders, ImageException? refusal)
     {
         this.extents = extents;
         this.preferNativeDecoders = preferNativeDecoders;
-        this.refuse = refuse;
+        Refusal = refusal;
         Details = details;
     }
 
     public ImageDetails Details { get; }
+
+    public ImageException? Refusal { get; }
 
     public long ScratchBytes => 0;
 
@@ -35,7 +35,6 @@ internal sealed class VmdkRandomDriver : IImageDriver
 
     public void Convert(RawOutput output, CancellationToken cancellationToken)
     {
-        refuse?.Invoke();
         using var inflaters = new DecoderPool<VmdkGrainInflater>(() => VmdkGrainInflater.Create(preferNativeDecoders));
         foreach (var extent in extents)
         {

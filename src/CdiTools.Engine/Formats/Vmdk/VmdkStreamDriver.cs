@@ -66,13 +66,14 @@ internal sealed class VmdkStreamDriver : IImageDriver
 
     public ImageDetails Details { get; }
 
+    public ImageException? Refusal => descriptor.ParentRefusal(header.DescriptorOffset);
+
     public long ScratchBytes => tablesSpilled + (kept?.SpilledBytes ?? 0);
 
     public long KeptBytes => kept?.PeakHeldBytes ?? 0;
 
     public void Convert(RawOutput output, CancellationToken cancellationToken)
     {
-        descriptor.RefuseParent(header.DescriptorOffset);
         if (header.Compressed && !header.HasMarkers)
         {
             throw new ImageException(ImageErrors.VmdkForwardOrderUnsupported, "Compressed grains without markers do not say where they end; this VMDK needs random access (a local file or a server with ranges).", 8);
