@@ -26,6 +26,23 @@ internal enum Qcow2ClusterKind
 internal readonly record struct Qcow2Cluster(Qcow2ClusterKind Kind, long HostOffset, int CompressedLength, uint AllocatedSubclusters, int HostBytes)
 {
     public static readonly Qcow2Cluster Zero = new(Qcow2ClusterKind.Zero, 0, 0, 0, 0);
+
+    /// <summary>
+    /// Zeros the subclusters of <paramref name="cluster"/> (the disk bytes of one cluster, read
+    /// from the host up to <see cref="HostBytes"/>) that this extended L2 entry does not allocate:
+    /// they read as zeros whatever the file holds there, and past <see cref="HostBytes"/> all are.
+    /// </summary>
+    public void ClearUnallocatedSubclusters(Span<byte> cluster, int clusterSize)
+    {
+        var subclusterSize = clusterSize / 32;
+        for (var i = 0; i < 32 && i * subclusterSize < cluster.Length; i++)
+        {
+            if ((AllocatedSubclusters & (1u << i)) == 0)
+            {
+                cluster.Slice(i * subclusterSize, Math.Min(subclusterSize, cluster.Length - (i * subclusterSize))).Clear();
+            }
+        }
+    }
 }
 
 /// <summary>

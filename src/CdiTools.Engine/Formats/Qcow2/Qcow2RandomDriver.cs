@@ -181,25 +181,14 @@ internal sealed class Qcow2RandomDriver : IImageDriver
         }
     }
 
+    // The host cluster is read up to its last allocated subcluster in one request, then the
+    // subclusters the entry does not allocate are zeroed.
     private void CopySubclusters(Qcow2Cluster entry, long cluster, RawOutput output)
     {
         var bytes = (int)Bytes(cluster, 1);
-        var hostBytes = entry.HostBytes;
-        var subclusterSize = header.ClusterSize / 32;
         var span = output.GetSpan(header.ClusterSize)[..bytes];
-        for (var i = 0; i * subclusterSize < bytes; i++)
-        {
-            var piece = span.Slice(i * subclusterSize, Math.Min(subclusterSize, bytes - (i * subclusterSize)));
-            if ((entry.AllocatedSubclusters & (1u << i)) != 0)
-            {
-                ReadExactly(entry.HostOffset + ((long)i * subclusterSize), piece[..Math.Min(piece.Length, hostBytes - (i * subclusterSize))], "a data subcluster");
-            }
-            else
-            {
-                piece.Clear();
-            }
-        }
-
+        ReadExactly(entry.HostOffset, span[..Math.Min(bytes, entry.HostBytes)], "a data cluster with subclusters");
+        entry.ClearUnallocatedSubclusters(span, header.ClusterSize);
         output.Advance(bytes);
     }
 

@@ -178,7 +178,7 @@ internal sealed class Qcow2StreamDriver : IImageDriver
 
                 if (entry.Kind == Qcow2ClusterKind.Subclusters)
                 {
-                    ClearUnallocatedSubclusters(span, entry.AllocatedSubclusters);
+                    entry.ClearUnallocatedSubclusters(span, clusterSize);
                 }
 
                 output.Advance(bytes);
@@ -285,18 +285,6 @@ internal sealed class Qcow2StreamDriver : IImageDriver
         }
 
         return filled;
-    }
-
-    private void ClearUnallocatedSubclusters(Span<byte> cluster, uint allocated)
-    {
-        var subclusterSize = clusterSize / 32;
-        for (var i = 0; i < 32 && i * subclusterSize < cluster.Length; i++)
-        {
-            if ((allocated & (1u << i)) == 0)
-            {
-                cluster.Slice(i * subclusterSize, Math.Min(subclusterSize, cluster.Length - (i * subclusterSize))).Clear();
-            }
-        }
     }
 
     private void Release(long host)
