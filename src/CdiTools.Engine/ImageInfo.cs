@@ -25,6 +25,13 @@ public sealed record ImageInfo
 
     /// <summary>What the user should be warned of, such as a file name that says another format than the content.</summary>
     public IReadOnlyList<string> Warnings { get; init; } = [];
+
+    /// <summary>The error id a conversion of the image fails with before writing anything (a parent, a
+    /// backing or external data file, encryption); null when it converts.</summary>
+    public string? RefusalId { get; init; }
+
+    /// <summary>That error's message, with what to do instead.</summary>
+    public string? Refusal { get; init; }
 }
 
 /// <summary>Inspects images without writing anything.</summary>
@@ -60,6 +67,8 @@ public static class ImageInspector
             RandomAccess = image.RandomAccess,
             TarMember = image.TarMember,
             Warnings = image.Warnings,
+            RefusalId = image.Refusal?.ErrorId,
+            Refusal = image.Refusal?.Message,
         };
     }
 }

@@ -304,11 +304,22 @@ Describe 'Get-CdiImageInfo' {
         $info.FilesystemPvcSize | Should -Be ([long][math]::Ceiling(3MB * 1.1))
     }
 
-    It 'names a backing file instead of refusing the image' {
+    It 'names a backing file instead of refusing the image, and says Import-CdiImage will refuse it' {
         $overlay = Join-Path $work 'overlay.qcow2'
         & qemu-img create -q -f qcow2 -b $qcow2 -F qcow2 $overlay
 
-        (Get-CdiImageInfo -Path $overlay).BackingFile | Should -Be $qcow2
+        $info = Get-CdiImageInfo -Path $overlay
+        $list = $info | Format-List | Out-String -Width 300
+
+        $info.BackingFile | Should -Be $qcow2
+        $info.CanImport | Should -BeFalse
+        $info.RefusalId | Should -Be 'Qcow2BackingFileNotSupported'
+        $info.Refusal | Should -Match 'overlay on the backing file'
+        $list | Should -Match 'Refusal\s+: Qcow2BackingFileNotSupported: The image is an overlay'
+        { Import-CdiImage -Path $overlay -DestinationPath (Join-Path $work 'overlay.raw') -ErrorAction Stop } |
+            Should -Throw -ErrorId 'Qcow2BackingFileNotSupported*'
+        (Get-CdiImageInfo -Path $qcow2).CanImport | Should -BeTrue
+        (Get-CdiImageInfo -Path $qcow2 | Format-List | Out-String) | Should -Not -Match 'Refusal'
     }
 
     It 'shows a table for several images and a readable list for one' {

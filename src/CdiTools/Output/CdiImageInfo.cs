@@ -48,6 +48,15 @@ public sealed class CdiImageInfo
 
     public CdiTextList Features => new(sizing.Image.Details.Features, ", ");
 
+    /// <summary>False when Import-CdiImage refuses the image (<see cref="RefusalId"/> says why) before writing anything.</summary>
+    public bool CanImport => sizing.Image.RefusalId is null;
+
+    /// <summary>The error id Import-CdiImage refuses the image with: Qcow2BackingFileNotSupported, VmdkParentNotSupported, ...</summary>
+    public string? RefusalId => sizing.Image.RefusalId;
+
+    /// <summary>Why Import-CdiImage refuses the image, and what to do instead.</summary>
+    public string? Refusal => sizing.Image.Refusal;
+
     /// <summary>The backing file the image is an overlay on; Import-CdiImage refuses such images.</summary>
     public string? BackingFile => sizing.Image.Details.BackingFile;
 
