@@ -49,6 +49,19 @@ public sealed class VdiRefusalTests : IDisposable
         AssertRefused(errorId);
     }
 
+    [Theory]
+    [InlineData(0x1b8, "VdiDifferencingNotSupported")]
+    [InlineData(0x1a8, "VdiLinkedImageNotSupported")]
+    public void A_differencing_or_linked_image_can_still_be_described(int offset, string errorId)
+    {
+        VhdTestImages.PatchLittleEndian32(image, offset, 0x12345678u);
+
+        using var opened = LocalImages.Open(image);
+
+        Assert.Equal("vdi", opened.Details.Format);
+        Assert.Equal(errorId, opened.Refusal?.ErrorId);
+    }
+
     [Fact]
     public void A_block_map_past_the_end_of_the_file_is_refused()
     {

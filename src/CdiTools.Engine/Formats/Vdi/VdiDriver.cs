@@ -22,6 +22,7 @@ internal sealed class VdiDriver : IImageDriver
     private VdiDriver(BlockMapInput input, VdiHeader header, uint[] entries, long? fileLength)
     {
         this.input = input;
+        Refusal = header.Refusal;
         map = new BlockMap(entries, VdiHeader.BlockSize, header.VirtualSize, header.DataOffset, VdiHeader.BlockSize, FirstAbsent, Errors);
         if (fileLength is { } length)
         {
@@ -40,6 +41,8 @@ internal sealed class VdiDriver : IImageDriver
     }
 
     public ImageDetails Details { get; }
+
+    public ImageException? Refusal { get; }
 
     public long ScratchBytes => input.ScratchBytes;
 

@@ -32,6 +32,9 @@ internal sealed record VdiHeader
 
     public required uint BlocksInImage { get; init; }
 
+    /// <summary>Why the disk cannot be converted on its own (a link or a parent); null when it can.</summary>
+    public ImageException? Refusal { get; init; }
+
     public bool IsStatic => ImageType == StaticImage;
 
     public static VdiHeader Parse(ReadOnlySpan<byte> header)
@@ -91,15 +94,12 @@ internal sealed record VdiHeader
             throw new ImageException(ImageErrors.VdiMapTooSmall, $"The VDI disk is {diskSize:N0} bytes but its block map covers only {(long)blocks * BlockSize:N0}.", 0x170);
         }
 
-        if (!IsZero(header.Slice(0x1a8, 16)))
-        {
-            throw new ImageException(ImageErrors.VdiLinkedImageNotSupported, "The VDI has a link UUID: it is not a whole disk on its own.", 0x1a8);
-        }
-
-        if (!IsZero(header.Slice(0x1b8, 16)))
-        {
-            throw new ImageException(ImageErrors.VdiDifferencingNotSupported, $"The VDI is a differencing image of the parent with UUID {new Guid(header.Slice(0x1b8, 16))}; merge it into its parent in VirtualBox first, then convert the result.", 0x1b8);
-        }
+        // Refused when converting, not when opening, so such an image can still be described.
+        var refusal = !IsZero(header.Slice(0x1a8, 16))
+            ? new ImageException(ImageErrors.VdiLinkedImageNotSupported, "The VDI has a link UUID: it is not a whole disk on its own.", 0x1a8)
+            : !IsZero(header.Slice(0x1b8, 16))
+                ? new ImageException(ImageErrors.VdiDifferencingNotSupported, $"The VDI is a differencing image of the parent with UUID {new Guid(header.Slice(0x1b8, 16))}; merge it into its parent in VirtualBox first, then convert the result.", 0x1b8)
+                : null;
 
         return new VdiHeader
         {
@@ -108,6 +108,7 @@ internal sealed record VdiHeader
             DataOffset = dataOffset,
             VirtualSize = (long)((diskSize + 511) / 512 * 512),
             BlocksInImage = blocks,
+            Refusal = refusal,
         };
     }
 
