@@ -75,6 +75,11 @@ internal sealed class VhdxLayout
 
     public ImageDetails Details { get; private set; } = null!;
 
+    /// <summary>Why the disk cannot be converted on its own (it is a differencing VHDX); null when it can.</summary>
+    public ImageException? Refusal { get; private set; }
+
+    private string? parentPath;
+
     public static VhdxBlockState State(ulong entry) => (VhdxBlockState)(entry & 7);
 
     public static long FileOffset(ulong entry) => (long)(entry & BatOffsetMask);
@@ -143,6 +148,7 @@ internal sealed class VhdxLayout
             VirtualSize = VirtualSize,
             ClusterSize = BlockSize,
             FileLength = file.Length,
+            BackingFile = parentPath,
             Notes = notes,
         };
     }
@@ -354,9 +360,11 @@ internal sealed class VhdxLayout
         Item(Page83Item, "page 83 data", 16);
         if ((flags & 2) != 0 || items.ContainsKey(ParentLocatorItem))
         {
+            // Refused when converting, not when opening, so the image can still be described.
             var hasLocator = items.TryGetValue(ParentLocatorItem, out var locator);
             var parent = hasLocator ? ParentPath(metadata.AsSpan(locator.Offset, locator.Length)) : null;
-            throw new ImageException(ImageErrors.VhdxDifferencingUnsupported,
+            parentPath = parent;
+            Refusal = new ImageException(ImageErrors.VhdxDifferencingUnsupported,
                 parent is null
                     ? "The image is a differencing VHDX (it has a parent disk); convert it merged with its parent, with qemu-img or Hyper-V, first."
                     : $"The image is a differencing VHDX whose parent is '{parent}'; convert it merged with its parent, with qemu-img or Hyper-V, first.",
@@ -474,6 +482,8 @@ internal sealed class VhdxLayout
                     break;
                 case VhdxBlockState.FullyPresent:
                     CheckPayload(block, FileOffset(entry), entryOffset, fileLength);
+                    break;
+                case VhdxBlockState.PartiallyPresent when Refusal is not null:
                     break;
                 case VhdxBlockState.PartiallyPresent:
                     throw new ImageException(ImageErrors.VhdxBlockStateInvalid, $"Block {block} is partially present, which only a differencing VHDX may have.", entryOffset);

@@ -22,6 +22,8 @@ internal sealed class VhdxRandomDriver : IImageDriver
 
     public ImageDetails Details => layout.Details;
 
+    public ImageException? Refusal => layout.Refusal;
+
     internal VhdxLayout Layout => layout;
 
     public long ScratchBytes => 0;

@@ -79,6 +79,8 @@ internal sealed class VhdxStreamDriver : IImageDriver
 
     public ImageDetails Details => layout.Details;
 
+    public ImageException? Refusal => layout.Refusal;
+
     public long ScratchBytes => store.SpilledBytes;
 
     public long KeptBytes => store.PeakHeldBytes;
