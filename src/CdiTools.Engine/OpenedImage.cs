@@ -23,7 +23,7 @@ public sealed class OpenedImage : IDisposable
 
     public ImageDetails Details => Driver.Details;
 
-    /// <summary>Why the disk cannot be converted (a parent, a backing or external data file, encryption), found from the headers; null when it can.</summary>
+    /// <summary>Why the disk cannot be converted (a parent, a backing or external data file, encryption, a linked VDI), found from the headers; null when it can.</summary>
     public ImageException? Refusal => Driver.Refusal;
 
     /// <summary>True when the format layer is read at random offsets; false when it is read forward once.</summary>
