@@ -54,6 +54,12 @@ $TestCommands = [ordered]@{
     'strace'   = 'strace'
 }
 
+# Shared libraries the engine loads where the system has them, with their Debian package: the
+# tests check that the engine takes them (libdeflate inflates qcow2's compressed clusters).
+$TestLibraries = [ordered]@{
+    'libdeflate.so.0' = 'libdeflate0'
+}
+
 function Invoke-Native {
     # Runs a native command and turns a non-zero exit code into an error.
     param([Parameter(Mandatory)] [string] $Command, [string[]] $Arguments = @())
@@ -142,8 +148,13 @@ function Install-TestPrerequisites {
     # Installs what the tests need when it is missing, so the README's test command works on a
     # machine that has only the .NET SDK.
     $missing = @($TestCommands.Keys | Where-Object { -not (Get-Command $_ -CommandType Application -ErrorAction SilentlyContinue) })
-    if ($missing.Count -eq 0) { return }
-    $packages = @($missing | ForEach-Object { $TestCommands[$_] } | Select-Object -Unique)
+    # ldconfig lives in /sbin, which a user's PATH may leave out.
+    $ldconfig = @((Get-Command ldconfig -CommandType Application -ErrorAction SilentlyContinue).Source) + @('/sbin/ldconfig', '/usr/sbin/ldconfig') | Where-Object { $_ -and (Test-Path $_) } | Select-Object -First 1
+    $libraries = if ($IsLinux -and $ldconfig) { (& $ldconfig -p) -join "`n" } else { $null }
+    $missingLibraries = @(if ($null -ne $libraries) { $TestLibraries.Keys | Where-Object { $libraries -notmatch [regex]::Escape($_) } })
+    if ($missing.Count + $missingLibraries.Count -eq 0) { return }
+    $packages = @(@($missing | ForEach-Object { $TestCommands[$_] }) + @($missingLibraries | ForEach-Object { $TestLibraries[$_] }) | Select-Object -Unique)
+    $missing += $missingLibraries
     if (-not (Get-Command apt-get -CommandType Application -ErrorAction SilentlyContinue)) {
         throw "The tests need $($missing -join ', ') (packages: $($packages -join ', ')); install them and run again."
     }

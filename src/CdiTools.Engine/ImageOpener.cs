@@ -20,9 +20,9 @@ public static class ImageOpener
         Func<long> bytesRead;
         byte[]? firstHead = null;
 
-        // Hashing reads the file forward, but its end can still be looked at: a fixed VHD and a
-        // DMG are known only by their last 512 bytes.
-        var hashedFile = options.ExpectedChecksum is not null ? input.Random : null;
+        // A fixed VHD and a DMG are known only by their last 512 bytes, looked at in the outermost
+        // file itself, also when hashing reads it forward, and not counted as read, like the head.
+        var outerFile = input.Random;
         if (input.Random is { } random && options.ExpectedChecksum is null)
         {
             // Look at the magic before counting, so the bytes read come out as the file's length
@@ -77,7 +77,7 @@ public static class ImageOpener
                 // A fixed VHD's only cookie is its footer at the end, and a DMG's its trailer: seen
                 // only where the end can be read before the data; forward-only such a file stays
                 // raw, as CDI takes it.
-                if (format == LayerFormats.Raw && (input.Random ?? (depth == 0 ? hashedFile : null)) is { Length: >= 1024 } tailSource)
+                if (format == LayerFormats.Raw && (depth == 0 ? outerFile : input.Random) is { Length: >= 1024 } tailSource)
                 {
                     var last = new byte[512];
                     var lastRead = tailSource.ReadAt(tailSource.Length - last.Length, last);

@@ -21,6 +21,18 @@ public sealed class RawAndWrapperTests(MixedDisk disk) : IClassFixture<MixedDisk
     }
 
     [Fact]
+    public void Telling_a_raw_file_from_a_fixed_vhd_is_not_counted_as_reading_it()
+    {
+        using var work = new TemporaryDirectory();
+        var image = work.File("data.raw");
+        File.WriteAllBytes(image, Enumerable.Range(0, 1 << 20).Select(i => (byte)(i % 253 + 1)).ToArray());
+
+        var result = Run.FileToFile(image, work.File("out.raw"));
+
+        Assert.Equal(1 << 20, result.BytesRead);
+    }
+
+    [Fact]
     public void A_raw_size_that_is_not_a_multiple_of_512_is_padded_with_zeros_as_qemu_does()
     {
         using var work = new TemporaryDirectory();

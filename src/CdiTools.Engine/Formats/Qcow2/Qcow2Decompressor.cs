@@ -13,7 +13,9 @@ internal abstract class Qcow2Decompressor : IDisposable
 {
     public static Qcow2Decompressor Create(int compressionType, bool preferNative) => compressionType == 1
         ? preferNative && Native.LibZstd.IsAvailable ? new NativeZstdClusterDecompressor() : new ZstdClusterDecompressor()
-        : preferNative && Native.Zlib.IsAvailable ? new ZlibClusterDecompressor() : new DeflateClusterDecompressor();
+        : !preferNative ? new DeflateClusterDecompressor()
+        : Native.LibDeflate.IsAvailable && Native.Zlib.IsAvailable ? new LibDeflateClusterDecompressor()
+        : Native.Zlib.IsAvailable ? new ZlibClusterDecompressor() : new DeflateClusterDecompressor();
 
     /// <summary>Fills <paramref name="output"/> (one cluster) from <paramref name="input"/>; throws Qcow2CompressedClusterCorrupt otherwise.</summary>
     public abstract void Decompress(byte[] input, int inputOffset, int inputLength, Span<byte> output, long hostOffset);
@@ -46,6 +48,37 @@ internal abstract class Qcow2Decompressor : IDisposable
             try
             {
                 inflater.Dispose();
+            }
+            finally
+            {
+                base.Dispose();
+            }
+        }
+    }
+
+    // libdeflate inflates a cluster about twice as fast as zlib. It takes every stream zlib
+    // takes (and, with its 32 KiB window, also one that reaches further back than qemu's 4 KiB
+    // window allows, which no qcow2 writer emits); a cluster it does not fill exactly with a
+    // stream that ends goes to zlib, which decides as qemu does.
+    private sealed class LibDeflateClusterDecompressor : Qcow2Decompressor
+    {
+        private readonly Native.LibDeflateDecompressor decompressor = new();
+        private readonly ZlibClusterDecompressor zlib = new();
+
+        public override void Decompress(byte[] input, int inputOffset, int inputLength, Span<byte> output, long hostOffset)
+        {
+            if (!decompressor.TryInflateExactly(input.AsSpan(inputOffset, inputLength), output))
+            {
+                zlib.Decompress(input, inputOffset, inputLength, output, hostOffset);
+            }
+        }
+
+        public override void Dispose()
+        {
+            try
+            {
+                decompressor.Dispose();
+                zlib.Dispose();
             }
             finally
             {

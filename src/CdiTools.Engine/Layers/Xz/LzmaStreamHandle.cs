@@ -13,7 +13,10 @@ namespace CdiTools.Engine.Layers.Xz;
 /// </remarks>
 internal sealed unsafe class LzmaStreamHandle : SafeHandle
 {
-    private const ulong ThreadingMemoryBudget = 192UL << 20;
+    // What the threaded decoder may hold (blocks in flight, decoded blocks queued); past it
+    // liblzma decodes fewer blocks at once, down to one thread, rather than use more. Two cores
+    // keep busy on 16 MiB blocks well within it.
+    private const ulong ThreadingMemoryBudget = 96UL << 20;
 
     private static int live;
 
