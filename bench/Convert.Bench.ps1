@@ -2,9 +2,9 @@
 .SYNOPSIS
     Import-CdiImage against its peers, measured in the same run: qemu-img convert for qcow2 (plain,
     deflate- and zstd-compressed), vmdk (stream-optimized and monolithic sparse), vhd, vhdx and vdi,
-    xz/gzip/zstd -dc for wrapped raw, CDI's two-step path for qcow2.xz and a gzipped vmdk (the
-    decompressor to a scratch file, then qemu-img convert), and qemu-img for a large sparse raw
-    disk and a fixed VHD of it. Two floors, cp --sparse=always of the mixed and of the sparse raw
+    xz/gzip/zstd -dc for wrapped raw, CDI's two-step path for qcow2.xz, vmdk.xz and a gzipped
+    vmdk (the decompressor to a scratch file, then qemu-img convert; for the xz ones also the
+    decompressor alone, their floor), and qemu-img for a large sparse raw disk and a fixed VHD of it. Two floors, cp --sparse=always of the mixed and of the sparse raw
     disk, are timed in the same run. Every side ends with its output flushed to stable storage, on
     the same file system.
 .DESCRIPTION
@@ -73,7 +73,13 @@ $cases = @(
     @{ Case = 'raw.xz multi-block'; Input = Fixture 'multiblock.xz'; Peers = $xzPeers }
     @{ Case = 'raw.gz'; Input = Fixture 'raw.gz'; Peers = @(@{ Peer = 'gzip -dc'; Command = "gzip -dc '{0}' > '{1}' $synced" }) }
     @{ Case = 'raw.zst'; Input = Fixture 'raw.zst'; Peers = @(@{ Peer = 'zstd -dc'; Command = "zstd -q -dc '{0}' > '{1}' $synced" }) }
-    @{ Case = 'qcow2.xz'; Input = Fixture 'qcow2.xz'; Peers = @(@{ Peer = 'CDI: xz -dc + qemu-img'; Command = "xz -T0 -dc '{0}' > '{1}.scratch' && $qemu '{1}.scratch' '{1}' && rm '{1}.scratch'" }) }
+    # The decompressor alone is the floor of a wrapped image: the conversion should hide behind it.
+    @{ Case = 'qcow2.xz'; Input = Fixture 'qcow2.xz'; Peers = @(
+            @{ Peer = 'CDI: xz -dc + qemu-img'; Command = "xz -T0 -dc '{0}' > '{1}.scratch' && $qemu '{1}.scratch' '{1}' && rm '{1}.scratch'" }
+            @{ Peer = 'xz -dc alone'; Command = "xz -T0 -dc '{0}' > '{1}' $synced" }) }
+    @{ Case = 'vmdk.xz'; Input = Fixture 'vmdk.xz'; Peers = @(
+            @{ Peer = 'CDI: xz -dc + qemu-img'; Command = "xz -T0 -dc '{0}' > '{1}.scratch' && $qemu '{1}.scratch' '{1}' && rm '{1}.scratch'" }
+            @{ Peer = 'xz -dc alone'; Command = "xz -T0 -dc '{0}' > '{1}' $synced" }) }
     foreach ($format in 'vmdk streamOptimized', 'vmdk monolithicSparse') { @{ Case = $format; Input = Fixture $formats[$format].File; Peers = @($qemuPeer) } }
     @{ Case = 'vmdk.gz'; Input = Fixture 'vmdk.gz'; Peers = @(@{ Peer = 'CDI: gzip -dc + qemu-img'; Command = "gzip -dc '{0}' > '{1}.scratch' && $qemu '{1}.scratch' '{1}' && rm '{1}.scratch'" }) }
     @{ Case = 'vhd dynamic'; Input = Fixture $formats['vhd dynamic'].File; Peers = @(@{ Peer = 'qemu-img convert'; Command = "qemu-img convert -t writeback -W -m 8 -f vpc -O raw '{0}' '{1}'" }) }
@@ -103,6 +109,7 @@ if ($mixedWanted) {
     $made['raw.zst'] = "zstd -q -3 -c '$raw' > '{0}'"
     $made['qcow2.xz'] = "xz -T1 -3 -c '$(Fixture 'plain.qcow2')' > '{0}'"
     $made['vmdk.gz'] = "gzip -1 -c '$(Fixture 'sparse.vmdk')' > '{0}'"
+    $made['vmdk.xz'] = "xz -T1 -3 -c '$(Fixture 'sparse.vmdk')' > '{0}'"
     foreach ($name in $made.Keys) {
         $path = Fixture $name
         if (-not (Test-Path $path)) {
