@@ -46,6 +46,7 @@ internal sealed unsafe class LzmaStreamHandle : SafeHandle
         {
             // Files with several blocks (xz -T) decode on every core, about twice as fast on two;
             // past the threading budget liblzma decodes on one thread rather than use more memory.
+            memory->Allocator = LzmaBlockAllocator.Allocator;
             var options = new LzmaMt
             {
                 Flags = flags,
