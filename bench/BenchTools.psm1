@@ -152,5 +152,21 @@ function Format-BenchMachine([object] $Machine, [string] $PathName) {
         $Machine.Cpu, $Machine.Cores, $Machine.MemoryGiB, $Machine.Kernel, $PathName, $Machine.FileSystem, $Machine.MemoryCopyGBps
 }
 
-Export-ModuleMember -Function Invoke-Tool, Measure-Peer, Measure-Pair, Get-Median, Invoke-FreshPwsh, Get-ModuleOnlyPeakMiB,
+function Initialize-Bench {
+    # What every benchmark script starts with: the module to time, the tools its peers need, the
+    # fixtures and outputs folders, and the machine, printed first so every table says where it
+    # comes from. Returns the folders and the machine.
+    param([string] $Work, [string[]] $Tools)
+    if (-not $env:CDITOOLS_MODULE) { throw "CDITOOLS_MODULE is not set; run it through 'build.ps1 Bench'." }
+    foreach ($tool in $Tools) {
+        if (-not (Get-Command $tool -CommandType Application -ErrorAction SilentlyContinue)) { throw "The benchmark needs $tool." }
+    }
+
+    $folders = [pscustomobject]@{ Fixtures = Join-Path $Work 'fixtures'; Outputs = Join-Path $Work 'outputs'; Machine = Get-BenchMachine $Work }
+    New-Item -ItemType Directory $folders.Fixtures, $folders.Outputs -Force | Out-Null
+    Write-Host (Format-BenchMachine $folders.Machine 'out/bench')
+    $folders
+}
+
+Export-ModuleMember -Function Initialize-Bench, Invoke-Tool, Measure-Peer, Measure-Pair, Get-Median, Invoke-FreshPwsh, Get-ModuleOnlyPeakMiB,
     New-MixedDisk, New-ScatteredDisk, Get-AllocatedBytes, Get-ImageFormat, Measure-MemoryCopy, Get-BenchMachine, Format-BenchMachine

@@ -32,19 +32,11 @@ param(
 )
 
 $ErrorActionPreference = 'Stop'
-if (-not $env:CDITOOLS_MODULE) { throw "CDITOOLS_MODULE is not set; run it through 'build.ps1 Bench'." }
-foreach ($tool in 'qemu-img', 'xz', 'gzip', 'zstd') {
-    if (-not (Get-Command $tool -CommandType Application -ErrorAction SilentlyContinue)) { throw "The benchmark needs $tool." }
-}
-
-$fixtures = Join-Path $Work 'fixtures'
-$outputs = Join-Path $Work 'outputs'
-New-Item -ItemType Directory $fixtures, $outputs -Force | Out-Null
-
 Import-Module (Join-Path $PSScriptRoot 'BenchTools.psm1') -Force
-
-$machine = Get-BenchMachine $Work
-Write-Host (Format-BenchMachine $machine 'out/bench')
+$bench = Initialize-Bench -Work $Work -Tools 'qemu-img', 'xz', 'gzip', 'zstd'
+$fixtures = $bench.Fixtures
+$outputs = $bench.Outputs
+$machine = $bench.Machine
 
 function Fixture([string] $Name) { Join-Path $fixtures ($Name -replace '^(\w+)\.', "`$1-$DiskSize.") }
 # pwsh -File passes 'a*,b*' as one string.

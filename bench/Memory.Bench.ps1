@@ -35,19 +35,11 @@ param(
 )
 
 $ErrorActionPreference = 'Stop'
-if (-not $env:CDITOOLS_MODULE) { throw "CDITOOLS_MODULE is not set; run it through 'build.ps1 Bench'." }
-foreach ($tool in 'qemu-img', 'gzip') {
-    if (-not (Get-Command $tool -CommandType Application -ErrorAction SilentlyContinue)) { throw "The benchmark needs $tool." }
-}
-
-$fixtures = Join-Path $Work 'fixtures'
-$outputs = Join-Path $Work 'outputs'
-New-Item -ItemType Directory $fixtures, $outputs -Force | Out-Null
-
 Import-Module (Join-Path $PSScriptRoot 'BenchTools.psm1') -Force
-
-$machine = Get-BenchMachine $Work
-Write-Host (Format-BenchMachine $machine 'out/bench')
+$bench = Initialize-Bench -Work $Work -Tools 'qemu-img', 'gzip'
+$fixtures = $bench.Fixtures
+$outputs = $bench.Outputs
+$machine = $bench.Machine
 
 # pwsh -File passes 'a*,b*' as one string.
 $Only = @($Only -split ',' | ForEach-Object Trim)

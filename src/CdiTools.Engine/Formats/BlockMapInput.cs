@@ -37,16 +37,10 @@ internal sealed class BlockMapInput : IDisposable
     /// <summary>Reads a header or table at <paramref name="offset"/>; the file ending inside it is an error.</summary>
     public void ReadMetadata(long offset, Span<byte> destination, string what)
     {
-        if (source is not null)
-        {
-            source.ReadExactly(offset, destination, errors.OffsetBeyondEndOfFile, what);
-            return;
-        }
-
-        var read = reader!.ReadMetadataAvailable(offset, destination, what);
+        var read = ReadMetadataAvailable(offset, destination, what);
         if (read != destination.Length)
         {
-            throw new ImageException(errors.OffsetBeyondEndOfFile, $"The image ends inside {what} at 0x{offset:X}: {read} of {destination.Length} bytes.", offset + read);
+            throw RandomAccessReads.EndsInside(errors.OffsetBeyondEndOfFile, what, offset, read, destination.Length);
         }
     }
 

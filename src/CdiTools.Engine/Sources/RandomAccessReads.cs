@@ -11,7 +11,11 @@ internal static class RandomAccessReads
         var read = source.ReadAt(offset, destination);
         if (read != destination.Length)
         {
-            throw new ImageException(error, $"{subject} ends inside {what} at 0x{offset:X}: {read} of {destination.Length} bytes.", offset + read);
+            throw EndsInside(error, what, offset, read, destination.Length, subject);
         }
     }
+
+    /// <summary>The error for a structure of <paramref name="length"/> bytes at <paramref name="offset"/> of which the file holds only <paramref name="read"/>.</summary>
+    public static ImageException EndsInside(ImageError error, string what, long offset, int read, int length, string subject = "The image") =>
+        new(error, $"{subject} ends inside {what} at 0x{offset:X}: {read} of {length} bytes.", offset + read);
 }

@@ -71,7 +71,7 @@ internal sealed class VhdDynamicDriver : IImageDriver
             var header = VhdDynamicHeader.Parse(headerBytes, headerOffset, footer.VirtualSize);
             if (headerRead < headerBytes.Length)
             {
-                throw new ImageException(ImageErrors.VhdOffsetBeyondEndOfFile, $"The image ends inside the dynamic header at 0x{headerOffset:X}: {headerRead} of {headerBytes.Length} bytes.", headerOffset + headerRead);
+                throw RandomAccessReads.EndsInside(ImageErrors.VhdOffsetBeyondEndOfFile, "the dynamic header", headerOffset, headerRead, headerBytes.Length);
             }
 
             if (input.Length is { } known)
