@@ -134,6 +134,11 @@ Describe 'Scratch PVCs during an import: Get-CdiScratchVolume, Remove-CdiScratch
         (Get-CdiDataVolume busy -KubeConfig $cluster.Kubeconfig | Get-CdiScratchVolume -KubeConfig $cluster.Kubeconfig).Name | Should -Be 'busy-scratch'
         Get-CdiDataVolume held -KubeConfig $cluster.Kubeconfig | Get-CdiScratchVolume -KubeConfig $cluster.Kubeconfig | Should -BeNullOrEmpty
         (Get-CdiScratchVolume -DataVolume vms/busy -KubeConfig $cluster.Kubeconfig).Name | Should -Be 'busy-scratch'
+        (Get-CdiScratchVolume -DataVolume dv/busy -KubeConfig $cluster.Kubeconfig).Name | Should -Be 'busy-scratch'
+        (Get-CdiScratchVolume -Namespace default -DataVolume vms/busy -KubeConfig $cluster.Kubeconfig).Name | Should -Be 'busy-scratch'
+        @(Get-CdiDataVolume -KubeConfig $cluster.Kubeconfig | Get-CdiScratchVolume -KubeConfig $cluster.Kubeconfig).Name | Should -Be @('busy-scratch')
+        Get-CdiScratchVolume -DataVolume a/b/c -KubeConfig $cluster.Kubeconfig -ErrorVariable bad -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $bad[0].FullyQualifiedErrorId | Should -BeLike 'InvalidName,*'
         Get-CdiScratchVolume -DataVolume held -KubeConfig $cluster.Kubeconfig | Should -BeNullOrEmpty
         Get-CdiScratchVolume -Orphaned -KubeConfig $cluster.Kubeconfig | Should -BeNullOrEmpty
 

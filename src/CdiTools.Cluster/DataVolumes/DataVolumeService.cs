@@ -123,16 +123,8 @@ public sealed class DataVolumeService(CdiApi api)
     /// <summary><paramref name="views"/>, each with the reason its scratch PVC holds it up, when one does and it can be read.</summary>
     private async Task<IReadOnlyList<DataVolumeView>> WithScratchProblemsAsync(IReadOnlyList<DataVolumeView> views, CancellationToken cancellationToken)
     {
-        try
-        {
-            var problems = await scratchVolumes.ExplainWaitAsync(views, cancellationToken).ConfigureAwait(false);
-            return [.. views.Select((view, i) => view with { ScratchProblem = problems[i] })];
-        }
-        catch (ClusterException e) when (e.Kind is ClusterErrorKind.Forbidden or ClusterErrorKind.NotFound)
-        {
-            // Listing PVCs or events may be denied to a user who may read DataVolumes.
-            return views;
-        }
+        var problems = await scratchVolumes.ExplainWaitAsync(views, cancellationToken).ConfigureAwait(false);
+        return [.. views.Select((view, i) => view with { ScratchProblem = problems[i] })];
     }
 
     /// <summary>Deletes a DataVolume; its PVC and the Secrets and ConfigMaps it owns go with it.</summary>

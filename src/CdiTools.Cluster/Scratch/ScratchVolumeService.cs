@@ -38,22 +38,16 @@ public sealed class ScratchVolumeService(CdiApi api)
     }
 
     /// <summary>
-    /// Why <paramref name="dataVolume"/> does not start, when its scratch PVC is the reason: it is
-    /// Pending (with the cause), or it could not be created (a quota CDI recorded an event for, or a
-    /// quota or LimitRange that refuses it now). Null when the DataVolume is past that point, needs
-    /// no scratch PVC, or its scratch PVC is fine.
-    /// </summary>
-    public async Task<ScratchFinding?> ExplainWaitAsync(DataVolumeView dataVolume, CancellationToken cancellationToken) =>
-        (await ExplainWaitAsync([dataVolume], cancellationToken).ConfigureAwait(false))[0];
-
-    /// <summary>
-    /// <see cref="ExplainWaitAsync(DataVolumeView, CancellationToken)"/> for each of
-    /// <paramref name="dataVolumes"/>, reading each namespace's claims and the cluster's classes and
-    /// volumes once for all of them.
+    /// For each of <paramref name="dataVolumes"/>, why it does not start when its scratch PVC is the
+    /// reason: it is Pending (with the cause), or it could not be created (a quota CDI recorded an
+    /// event for, or a quota or LimitRange that refuses it now). Null when the DataVolume is past
+    /// that point, needs no scratch PVC, its scratch PVC is fine, or the user may not read what
+    /// would tell (that namespace's claims or events). Each namespace's claims are listed once, and
+    /// the pending causes share their class and volume lookups.
     /// </summary>
     public async Task<IReadOnlyList<ScratchFinding?>> ExplainWaitAsync(IReadOnlyList<DataVolumeView> dataVolumes, CancellationToken cancellationToken)
     {
-        var claimsByNamespace = new Dictionary<string, IList<V1PersistentVolumeClaim>>(StringComparer.Ordinal);
+        var claimsByNamespace = new Dictionary<string, IList<V1PersistentVolumeClaim>?>(StringComparer.Ordinal);
         var cluster = new ClusterLookups(api);
         var findings = new List<ScratchFinding?>(dataVolumes.Count);
         foreach (var dataVolume in dataVolumes)
@@ -64,13 +58,22 @@ public sealed class ScratchVolumeService(CdiApi api)
                 continue;
             }
 
-            if (!claimsByNamespace.TryGetValue(dataVolume.Namespace, out var claims))
+            // One namespace the user may not read leaves the others explained.
+            try
             {
-                claims = await api.ListPersistentVolumeClaimsAsync(dataVolume.Namespace, cancellationToken).ConfigureAwait(false);
-                claimsByNamespace[dataVolume.Namespace] = claims;
-            }
+                if (!claimsByNamespace.TryGetValue(dataVolume.Namespace, out var claims))
+                {
+                    claimsByNamespace[dataVolume.Namespace] = null;
+                    claims = await api.ListPersistentVolumeClaimsAsync(dataVolume.Namespace, cancellationToken).ConfigureAwait(false);
+                    claimsByNamespace[dataVolume.Namespace] = claims;
+                }
 
-            findings.Add(await ExplainWaitAsync(dataVolume, claims, cluster, cancellationToken).ConfigureAwait(false));
+                findings.Add(claims is null ? null : await ExplainWaitAsync(dataVolume, claims, cluster, cancellationToken).ConfigureAwait(false));
+            }
+            catch (ClusterException e) when (e.Kind is ClusterErrorKind.Forbidden or ClusterErrorKind.NotFound)
+            {
+                findings.Add(null);
+            }
         }
 
         return findings;

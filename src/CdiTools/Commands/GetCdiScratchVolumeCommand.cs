@@ -1,5 +1,7 @@
 using System.Management.Automation;
 using CdiTools.Cluster;
+using CdiTools.Cluster.Connection;
+using CdiTools.Cluster.DataVolumes;
 using CdiTools.Cluster.Scratch;
 using CdiTools.Runtime;
 
@@ -42,29 +44,68 @@ public sealed class GetCdiScratchVolumeCommand : ClusterCmdlet
     [ValidateNotNullOrEmpty]
     public string[]? DataVolume { get; set; }
 
+    // DataVolumes asked for, from every pipeline input: the namespace (null where -AllNamespaces
+    // lets a bare name match in any) and a pattern for the name. Listed once, at the end.
+    private readonly List<(string? Namespace, WildcardPattern Name)> requested = [];
+    private ClusterConnection? connection;
+    private string? defaultNamespace;
+
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
-        var connection = Connect();
-        var service = new ScratchVolumeService(new CdiApi(connection));
-        var ns = AllNamespaces ? null : connection.NamespaceOr(string.IsNullOrEmpty(Namespace) ? null : Namespace);
-        var names = Patterns(Name);
-        var dataVolumes = Patterns(DataVolume);
-        try
+        if (connection is null)
         {
-            foreach (var volume in RunWorker((_, token) => service.ListAsync(ns, token)))
+            connection = Connect();
+            defaultNamespace = AllNamespaces ? null : connection.NamespaceOr(string.IsNullOrEmpty(Namespace) ? null : Namespace);
+        }
+
+        foreach (var text in DataVolume ?? [])
+        {
+            try
             {
-                if ((names is null || names.Any(p => p.IsMatch(volume.Name)))
-                    && (dataVolumes is null || (volume.DataVolume is { } served && dataVolumes.Any(p => p.IsMatch(served) || p.IsMatch($"{volume.Namespace}/{served}"))))
-                    && (!Orphaned || volume.Orphaned))
-                {
-                    WriteObject(new CdiScratchVolume(volume));
-                }
+                var (ns, name) = text.Contains('/', StringComparison.Ordinal) ? QualifiedName.Split(text, defaultNamespace ?? "default") : (defaultNamespace, text);
+                requested.Add((ns, new WildcardPattern(name, WildcardOptions.IgnoreCase)));
+            }
+            catch (ArgumentException e)
+            {
+                WriteError(new ErrorRecord(e, "InvalidName", ErrorCategory.InvalidArgument, text));
             }
         }
-        catch (ClusterException e)
+    }
+
+    /// <inheritdoc />
+    protected override void EndProcessing()
+    {
+        if (connection is null || (requested.Count == 0 && MyInvocation.BoundParameters.ContainsKey(nameof(DataVolume))))
         {
-            WriteError(ErrorRecords.From(e, ns));
+            return;
+        }
+
+        // One listing per namespace however many DataVolumes came down the pipeline; all of them
+        // at once where a bare name may match in any.
+        IEnumerable<string?> namespaces = requested.Count == 0 ? [defaultNamespace]
+            : requested.Any(r => r.Namespace is null) ? [null]
+            : requested.Select(r => r.Namespace).Distinct(StringComparer.Ordinal);
+        var service = new ScratchVolumeService(new CdiApi(connection));
+        var names = Patterns(Name);
+        foreach (var ns in namespaces)
+        {
+            try
+            {
+                foreach (var volume in RunWorker((_, token) => service.ListAsync(ns, token)))
+                {
+                    if ((names is null || names.Any(p => p.IsMatch(volume.Name)))
+                        && (requested.Count == 0 || (volume.DataVolume is { } served && requested.Any(r => (r.Namespace is null || r.Namespace == volume.Namespace) && r.Name.IsMatch(served))))
+                        && (!Orphaned || volume.Orphaned))
+                    {
+                        WriteObject(new CdiScratchVolume(volume));
+                    }
+                }
+            }
+            catch (ClusterException e)
+            {
+                WriteError(ErrorRecords.From(e, ns));
+            }
         }
     }
 
