@@ -162,8 +162,11 @@ function Initialize-Bench {
         if (-not (Get-Command $tool -CommandType Application -ErrorAction SilentlyContinue)) { throw "The benchmark needs $tool." }
     }
 
-    $folders = [pscustomobject]@{ Fixtures = Join-Path $Work 'fixtures'; Outputs = Join-Path $Work 'outputs'; Machine = Get-BenchMachine $Work }
-    New-Item -ItemType Directory $folders.Fixtures, $folders.Outputs -Force | Out-Null
+    # The folders come first: the machine line names the file system they are on.
+    $fixtures = Join-Path $Work 'fixtures'
+    $outputs = Join-Path $Work 'outputs'
+    New-Item -ItemType Directory $fixtures, $outputs -Force | Out-Null
+    $folders = [pscustomobject]@{ Fixtures = $fixtures; Outputs = $outputs; Machine = Get-BenchMachine $Work }
     Write-Host (Format-BenchMachine $folders.Machine 'out/bench')
     $folders
 }
