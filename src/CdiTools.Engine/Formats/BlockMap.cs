@@ -5,7 +5,7 @@ namespace CdiTools.Engine.Formats;
 /// the file: the layout VHD's block allocation table and VDI's block map share. An entry is a
 /// block number that becomes a file offset as <c>hostBase + entry * hostUnit</c>.
 /// </summary>
-internal sealed class BlockMap
+internal sealed class BlockMap : IExtentMap
 {
     private readonly uint[] entries;
     private readonly long hostBase;
@@ -39,9 +39,20 @@ internal sealed class BlockMap
 
     public BlockMapErrors Errors { get; }
 
+    int IExtentMap.ClusterSize => BlockSize;
+
+    long IExtentMap.DiskSize => VirtualSize;
+
+    ImageError IExtentMap.TruncatedError => Errors.OffsetBeyondEndOfFile;
+
+    string IExtentMap.DataName => "a block";
+
     public bool IsPresent(long block) => entries[block] < firstAbsent;
 
     public uint Entry(long block) => entries[block];
+
+    public DiskExtent Describe(long cluster) =>
+        IsPresent(cluster) ? DiskExtent.Data(HostOffset(cluster), GuestBytes(cluster)) : DiskExtent.Zeros(1);
 
     public long HostOffsetOfEntry(uint entry) => hostBase + (entry * hostUnit);
 

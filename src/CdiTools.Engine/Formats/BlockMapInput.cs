@@ -62,7 +62,7 @@ internal sealed class BlockMapInput : IDisposable
         }
         else
         {
-            BlockMapRandomReader.Convert(source!, map, output, cancellationToken);
+            RandomExtentReader.Convert(source!, map, output, cancellationToken);
         }
     }
 

@@ -32,12 +32,16 @@ internal readonly record struct Qcow2Cluster(Qcow2ClusterKind Kind, long HostOff
     /// from the host up to <see cref="HostBytes"/>) that this extended L2 entry does not allocate:
     /// they read as zeros whatever the file holds there, and past <see cref="HostBytes"/> all are.
     /// </summary>
-    public void ClearUnallocatedSubclusters(Span<byte> cluster, int clusterSize)
+    public void ClearUnallocatedSubclusters(Span<byte> cluster, int clusterSize) =>
+        ClearUnallocatedSubclusters(AllocatedSubclusters, cluster, clusterSize);
+
+    /// <summary>Zeros the subclusters of <paramref name="cluster"/> that the bitmap <paramref name="allocated"/> does not allocate.</summary>
+    public static void ClearUnallocatedSubclusters(uint allocated, Span<byte> cluster, int clusterSize)
     {
         var subclusterSize = clusterSize / 32;
         for (var i = 0; i < 32 && i * subclusterSize < cluster.Length; i++)
         {
-            if ((AllocatedSubclusters & (1u << i)) == 0)
+            if ((allocated & (1u << i)) == 0)
             {
                 cluster.Slice(i * subclusterSize, Math.Min(subclusterSize, cluster.Length - (i * subclusterSize))).Clear();
             }

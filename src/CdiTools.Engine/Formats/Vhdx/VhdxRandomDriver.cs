@@ -3,14 +3,11 @@ using CdiTools.Engine.Sources;
 namespace CdiTools.Engine.Formats.Vhdx;
 
 /// <summary>
-/// Converts a VHDX image it can read at any offset: walks the BAT in guest order, reads present
-/// blocks a piece at a time straight into the output, lays the replayed log over them, and
-/// announces blocks in every other state as zeros without reading them.
+/// Converts a VHDX image it can read at any offset: its payload blocks, as
+/// <see cref="VhdxPayloadMap"/> describes them, go through <see cref="RandomExtentReader"/>.
 /// </summary>
 internal sealed class VhdxRandomDriver : IImageDriver
 {
-    private const int Piece = VhdxLayout.Mebibyte;
-
     private readonly IRandomAccessSource source;
     private readonly VhdxLayout layout;
 
@@ -30,36 +27,8 @@ internal sealed class VhdxRandomDriver : IImageDriver
 
     public long KeptBytes => 0;
 
-    public void Convert(RawOutput output, CancellationToken cancellationToken)
-    {
-        for (long block = 0; block < layout.BlockCount; block++)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            var entry = layout.Blocks[block];
-            var bytes = layout.BlockBytes(block);
-            if (VhdxLayout.State(entry) != VhdxBlockState.FullyPresent)
-            {
-                output.WriteZeros(bytes);
-                continue;
-            }
-
-            var fileOffset = VhdxLayout.FileOffset(entry);
-            for (var done = 0; done < bytes;)
-            {
-                var count = Math.Min(Piece, bytes - done);
-                var span = output.GetSpan(count)[..count];
-                // A random-access source reads short only at its end.
-                var read = source.ReadAt(fileOffset + done, span);
-
-                // Past the end of the file reads as zeros, as in qemu; only a replayed log puts
-                // data there, since the BAT was checked against the file's length.
-                span[read..].Clear();
-                layout.Overlay.Apply(fileOffset + done, span);
-                output.Advance(count);
-                done += count;
-            }
-        }
-    }
+    public void Convert(RawOutput output, CancellationToken cancellationToken) =>
+        RandomExtentReader.Convert(source, new VhdxPayloadMap(layout, source.Length), output, cancellationToken);
 
     public void Dispose() => source.Dispose();
 
