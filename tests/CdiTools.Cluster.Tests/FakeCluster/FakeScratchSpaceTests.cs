@@ -211,7 +211,7 @@ public sealed class FakeScratchSpaceTests : FakeDataVolumeHarness
     [Fact]
     public async Task A_claim_without_a_class_binds_to_the_smallest_Available_volume_without_one_that_fits_it()
     {
-        AddVolume("pv-block", "20Gi", mode: "Block");
+        AddVolume("pv-block", "11Gi", mode: "Block");
         AddVolume("pv-small", "5Gi");
         AddVolume("pv-shared", "11Gi", access: "ReadWriteMany");
         AddVolume("pv-fast", "11Gi", storageClass: "fast");
