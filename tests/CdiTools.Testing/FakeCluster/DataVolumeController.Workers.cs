@@ -288,7 +288,7 @@ internal sealed partial class DataVolumeController
     /// </summary>
     private string? ScratchClass(JsonObject claim)
     {
-        var config = server.Store.Get(server.Catalog.Find("cdi.kubevirt.io", "v1beta1", "cdiconfigs")!, "", "config");
+        var config = CdiConfig();
         if (config is null)
         {
             return null;
@@ -315,9 +315,12 @@ internal sealed partial class DataVolumeController
         var claimClass = spec.ContainsKey("storageClassName") ? Text(spec["storageClassName"]) ?? "" : null;
         var claimOverhead = Text(spec["volumeMode"]) == "Block" ? 0 : FilesystemOverhead(claimClass);
         var usable = (long)Math.Ceiling(request / (1 + claimOverhead)) / MiB * MiB;
-        var required = Math.Ceiling(RoundUp(usable) * (1 + FilesystemOverhead(scratchClass)));
-        return RoundUp(required);
+        return RoundUp(Inflate(usable, scratchClass));
     }
+
+    /// <summary>The cluster's CDIConfig, which CDI creates; null until it has.</summary>
+    private JsonObject? CdiConfig() =>
+        server.Store.Get(server.Catalog.Find("cdi.kubevirt.io", "v1beta1", "cdiconfigs")!, "", "config");
 
     /// <summary>
     /// CDIConfig's filesystem overhead for a class (GetFilesystemOverheadForStorageClass): none for
@@ -326,7 +329,7 @@ internal sealed partial class DataVolumeController
     /// </summary>
     private double FilesystemOverhead(string? className)
     {
-        var config = server.Store.Get(server.Catalog.Find("cdi.kubevirt.io", "v1beta1", "cdiconfigs")!, "", "config");
+        var config = CdiConfig();
         if (className == "" || config is null)
         {
             return 0;
