@@ -127,7 +127,7 @@ internal static partial class DataVolumeAdmission
             return [size];
         }
 
-        if (Text(target["storageClassName"]) is { Length: > 253 })
+        if (TextOrJson(target["storageClassName"]) is { Length: > 253 })
         {
             return [new Cause(Invalid, "Name cannot be longer than 253 characters", "")];
         }
@@ -154,7 +154,7 @@ internal static partial class DataVolumeAdmission
             return CheckSourceRef(sourceRef);
         }
 
-        return CheckSource(source!, Text(spec["contentType"]) ?? "");
+        return CheckSource(source!, TextOrJson(spec["contentType"]) ?? "");
     }
 
     private static Cause? CheckSize(JsonObject spec, JsonObject target, string name, JsonObject? source, JsonObject? sourceRef)
@@ -190,7 +190,7 @@ internal static partial class DataVolumeAdmission
         const string field = "spec.PVC.accessModes";
         if (pvc is not null)
         {
-            var modes = (pvc["accessModes"] as JsonArray)?.Select(Text).ToList() ?? [];
+            var modes = (pvc["accessModes"] as JsonArray)?.Select(TextOrJson).ToList() ?? [];
             if (modes.Count == 0)
             {
                 return new Cause(Invalid, "Required value: at least 1 access mode is required", field);
@@ -207,7 +207,7 @@ internal static partial class DataVolumeAdmission
         }
 
         // The storage API allows none or several; CDI names the first one whichever is wrong.
-        var listed = (storage!["accessModes"] as JsonArray)?.Select(Text).ToList() ?? [];
+        var listed = (storage!["accessModes"] as JsonArray)?.Select(TextOrJson).ToList() ?? [];
         return listed.Any(m => !AccessModes.Contains(m))
             ? new Cause(Invalid, $"Unsupported value: \"{listed[0]}\": supported values: {SupportedAccessModes}", field)
             : null;
@@ -215,7 +215,7 @@ internal static partial class DataVolumeAdmission
 
     private static List<Cause> CheckSourceRef(JsonObject sourceRef)
     {
-        var kind = Text(sourceRef["kind"]) ?? "";
+        var kind = TextOrJson(sourceRef["kind"]) ?? "";
         if (kind.Length == 0)
         {
             return [new Cause(Invalid, "Missing sourceRef kind", "spec.sourceRef.Kind")];
@@ -226,7 +226,7 @@ internal static partial class DataVolumeAdmission
             return [new Cause(Invalid, $"Unsupported sourceRef kind {kind}, currently only DataSource is supported", "spec.sourceRef.Kind")];
         }
 
-        return string.IsNullOrEmpty(Text(sourceRef["name"])) ? [new Cause(Invalid, "Missing sourceRef name", "spec.sourceRef.Name")] : [];
+        return string.IsNullOrEmpty(TextOrJson(sourceRef["name"])) ? [new Cause(Invalid, "Missing sourceRef name", "spec.sourceRef.Name")] : [];
     }
 
     private static List<Cause> CheckSource(JsonObject source, string contentType)
@@ -253,9 +253,9 @@ internal static partial class DataVolumeAdmission
             "registry" => Registry(s, contentType),
             "imageio" => ImageIo(s),
             "vddk" => Vddk(s),
-            "pvc" when string.IsNullOrEmpty(Text(s["namespace"])) || string.IsNullOrEmpty(Text(s["name"])) =>
+            "pvc" when string.IsNullOrEmpty(TextOrJson(s["namespace"])) || string.IsNullOrEmpty(TextOrJson(s["name"])) =>
                 [new Cause(Invalid, "spec.source.PVC source PVC is not valid", "spec.source.PVC")],
-            "snapshot" when string.IsNullOrEmpty(Text(s["namespace"])) || string.IsNullOrEmpty(Text(s["name"])) =>
+            "snapshot" when string.IsNullOrEmpty(TextOrJson(s["namespace"])) || string.IsNullOrEmpty(TextOrJson(s["name"])) =>
                 [new Cause(Invalid, "spec.source.Snapshot source snapshot is not valid", "spec.source.Snapshot")],
             _ => [],
         };
@@ -268,8 +268,8 @@ internal static partial class DataVolumeAdmission
             return [new Cause(Invalid, "ContentType must be kubevirt when Source is Registry", "spec.contentType")];
         }
 
-        var url = Text(registry["url"]);
-        var imageStream = Text(registry["imageStream"]);
+        var url = TextOrJson(registry["url"]);
+        var imageStream = TextOrJson(registry["imageStream"]);
         if ((url is null) == (imageStream is null))
         {
             return [new Cause(Invalid, "Source registry should have either URL or ImageStream", "spec.source.Registry")];
@@ -289,7 +289,7 @@ internal static partial class DataVolumeAdmission
             }
         }
 
-        var pullMethod = Text(registry["pullMethod"]);
+        var pullMethod = TextOrJson(registry["pullMethod"]);
         if (pullMethod is not null and not ("pod" or "node"))
         {
             return [new Cause(Invalid, $"ImportMethod {pullMethod} is neither pod, node or \"\"", "spec.source.Registry.importMethod")];
@@ -307,12 +307,12 @@ internal static partial class DataVolumeAdmission
 
     private static List<Cause> ImageIo(JsonObject imageio)
     {
-        if (string.IsNullOrEmpty(Text(imageio["secretRef"])) || string.IsNullOrEmpty(Text(imageio["diskId"])))
+        if (string.IsNullOrEmpty(TextOrJson(imageio["secretRef"])) || string.IsNullOrEmpty(TextOrJson(imageio["diskId"])))
         {
             return [new Cause(Invalid, "spec.source.Imageio source Imageio is not valid", "spec.source.Imageio")];
         }
 
-        if (string.IsNullOrEmpty(Text(imageio["certConfigMap"])) && imageio["insecureSkipVerify"]?.GetValue<bool>() != true)
+        if (string.IsNullOrEmpty(TextOrJson(imageio["certConfigMap"])) && imageio["insecureSkipVerify"]?.GetValue<bool>() != true)
         {
             return [new Cause(Invalid, "spec.source.Imageio source Imageio requires CertConfigMap or InsecureSkipVerify", "spec.source.Imageio")];
         }
@@ -322,7 +322,7 @@ internal static partial class DataVolumeAdmission
 
     private static List<Cause> Vddk(JsonObject vddk)
     {
-        return VddkRequiredFields.Any(f => string.IsNullOrEmpty(Text(vddk[f])))
+        return VddkRequiredFields.Any(f => string.IsNullOrEmpty(TextOrJson(vddk[f])))
             ? [new Cause(Invalid, "spec.source.VDDK source VDDK is not valid", "spec.source.VDDK")]
             : Url(vddk, "VDDK");
     }
@@ -330,7 +330,7 @@ internal static partial class DataVolumeAdmission
     /// <summary>The import URL rule: Go's ParseRequestURI must accept it and its scheme be http, https or gs.</summary>
     private static List<Cause> Url(JsonObject source, string type)
     {
-        var url = Text(source["url"]) ?? "";
+        var url = TextOrJson(source["url"]) ?? "";
         string? problem;
         if (url.Length == 0)
         {
@@ -351,7 +351,7 @@ internal static partial class DataVolumeAdmission
     /// <summary>CDI's checksum format, "algorithm:hex", with the wording of its parser's errors.</summary>
     private static List<Cause> Checksum(JsonObject http)
     {
-        var text = Text(http["checksum"]) ?? "";
+        var text = TextOrJson(http["checksum"]) ?? "";
         if (text.Length == 0)
         {
             return [];
@@ -397,10 +397,13 @@ internal static partial class DataVolumeAdmission
         return match.Success ? match.Groups[1].Value.ToLowerInvariant() : null;
     }
 
-    private static string? Annotation(JsonObject obj, string key) => Text(obj["metadata"]?["annotations"]?[key]);
+    private static string? Annotation(JsonObject obj, string key) => TextOrJson(obj["metadata"]?["annotations"]?[key]);
 
-    private static string? Text(JsonNode? node) =>
-        node is JsonValue value && value.TryGetValue<string>(out var text) ? text : node?.ToJsonString();
+    /// <summary>
+    /// Unlike <see cref="JsonStrings.Text"/>, a value that is not a string reads as its JSON text,
+    /// so the webhook's checks for missing fields take a field given with another type as given.
+    /// </summary>
+    private static string? TextOrJson(JsonNode? node) => JsonStrings.Text(node) ?? node?.ToJsonString();
 
     [GeneratedRegex("^([A-Za-z][A-Za-z0-9+.\\-]*):", RegexOptions.CultureInvariant)]
     private static partial Regex SchemePattern();

@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using k8s.Models;
+using static CdiTools.Testing.FakeCluster.JsonStrings;
+using static CdiTools.Testing.FakeCluster.ObjectMeta;
 
 namespace CdiTools.Testing.FakeCluster;
 
@@ -335,7 +337,7 @@ internal sealed partial class DataVolumeController
             return 0;
         }
 
-        var storageClass = (className is null ? null : StorageClass(className)) ?? DefaultClass("storageclass.kubernetes.io/is-default-class");
+        var storageClass = (className is null ? null : server.StorageClass(className)) ?? DefaultClass("storageclass.kubernetes.io/is-default-class");
         var overheads = config["status"]?["filesystemOverhead"];
         var text = (storageClass is null ? null : Text(overheads?["storageClass"]?[ObjectStore.NameOf(storageClass)])) ?? Text(overheads?["global"]);
         return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var overhead) ? overhead : 0;

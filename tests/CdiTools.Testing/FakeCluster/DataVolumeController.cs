@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using static CdiTools.Testing.FakeCluster.JsonStrings;
+using static CdiTools.Testing.FakeCluster.ObjectMeta;
 
 namespace CdiTools.Testing.FakeCluster;
 
@@ -168,10 +170,6 @@ internal sealed partial class DataVolumeController : IDisposable
 
     private static string Now() => FakeApiServer.Now();
 
-    private static string? Text(JsonNode? node) => node is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
-
-    private static string? Annotation(JsonObject obj, string key) => Text(obj["metadata"]?["annotations"]?[key]);
-
     private static string Uid(JsonObject obj) => Text(obj["metadata"]?["uid"]) ?? "";
 
     /// <summary>
@@ -235,7 +233,7 @@ internal sealed partial class DataVolumeController : IDisposable
 
                 // With no delay the steps run back to back; the bound only stops a script that
                 // never rests (an import failing for good) from holding the lock forever.
-                for (var step = 0; step < 64 && !IsResting(t) && t.Due <= now && dv["metadata"]?["deletionTimestamp"] is null; step++)
+                for (var step = 0; step < 64 && !IsResting(t) && t.Due <= now && !IsDeleting(dv); step++)
                 {
                     dv = Step(dv, t);
                     t.Due = now + Delay(t);
@@ -245,7 +243,7 @@ internal sealed partial class DataVolumeController : IDisposable
                     }
                 }
 
-                if (!IsResting(t) && dv["metadata"]?["deletionTimestamp"] is null)
+                if (!IsResting(t) && !IsDeleting(dv))
                 {
                     next = next < t.Due ? next : t.Due;
                 }
@@ -427,7 +425,7 @@ internal sealed partial class DataVolumeController : IDisposable
         }
 
         var className = Text(requested["storageClassName"]);
-        var storageClass = className is not null ? StorageClass(className) : null;
+        var storageClass = className is not null ? server.StorageClass(className) : null;
         if (className is null)
         {
             // The storage API takes the default virtualization class first; spec.pvc gets the
@@ -830,14 +828,6 @@ internal sealed partial class DataVolumeController : IDisposable
         SetAnnotation(pvc, RunningAnnotation + ".reason", running.Reason);
     }
 
-    private static void SetAnnotation(JsonObject obj, string key, string value)
-    {
-        var meta = (JsonObject)obj["metadata"]!;
-        var annotations = meta["annotations"] as JsonObject ?? [];
-        meta["annotations"] = annotations;
-        annotations[key] = value;
-    }
-
     /// <summary>
     /// Changes the target and, while there is one, the PVC' as well: CDI's workers keep their
     /// state on the PVC' and the populator copies it to the target (desiredAnnotations).
@@ -854,7 +844,7 @@ internal sealed partial class DataVolumeController : IDisposable
     private void UpdateClaim(Tracked t, string name, Action<JsonObject> change)
     {
         var current = Claim(t, name);
-        if (current is null || current["metadata"]?["deletionTimestamp"] is not null)
+        if (current is null || IsDeleting(current))
         {
             return;
         }
@@ -956,9 +946,6 @@ internal sealed partial class DataVolumeController : IDisposable
             server.Events.Record(pvc, type, reason, message, "import-controller");
         }
     }
-
-    private JsonObject? StorageClass(string name) =>
-        server.Store.Get(server.Catalog.Find("storage.k8s.io", "v1", "storageclasses")!, "", name);
 
     /// <summary>The class annotated as default with <paramref name="annotation"/>, newest first as CDI and the admission plugin pick it.</summary>
     private JsonObject? DefaultClass(string annotation) =>

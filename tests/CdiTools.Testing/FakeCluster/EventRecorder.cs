@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using static CdiTools.Testing.FakeCluster.JsonStrings;
 
 namespace CdiTools.Testing.FakeCluster;
 
@@ -69,6 +70,4 @@ internal sealed class EventRecorder(FakeApiServer server)
         var uid = Text(involved["metadata"]?["uid"]) ?? "";
         return [.. server.Store.List(Events, ObjectStore.NamespaceOf(involved)).Where(e => Text(e["involvedObject"]?["uid"]) == uid)];
     }
-
-    private static string? Text(JsonNode? node) => node is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
 }

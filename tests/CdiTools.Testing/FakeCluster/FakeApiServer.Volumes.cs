@@ -1,3 +1,5 @@
+using System.Text.Json.Nodes;
+
 namespace CdiTools.Testing.FakeCluster;
 
 /// <summary>The storage side: scripts for the provisioners behind the simulated PV controller.</summary>
@@ -14,4 +16,8 @@ public sealed partial class FakeApiServer
 
     /// <summary>Lets <paramref name="provisioner"/> work again; its Pending claims get volumes at the PV controller's next look.</summary>
     public void ClearProvisioningFailure(string provisioner) => volumes.ClearProvisioningFailure(provisioner);
+
+    /// <summary>The StorageClass named <paramref name="name"/>, or null; "" is how claims and volumes say they have none.</summary>
+    internal JsonObject? StorageClass(string name) =>
+        name.Length == 0 ? null : store.Get(catalog.Find("storage.k8s.io", "v1", "storageclasses")!, "", name);
 }

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Net.Http.Headers;
+using static CdiTools.Testing.FakeCluster.JsonStrings;
 
 namespace CdiTools.Testing.FakeCluster;
 

@@ -11,6 +11,8 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
+using static CdiTools.Testing.FakeCluster.JsonStrings;
+using static CdiTools.Testing.FakeCluster.ObjectMeta;
 
 namespace CdiTools.Testing.FakeCluster;
 
@@ -153,10 +155,6 @@ public sealed partial class FakeUploadProxy : IAsyncDisposable
 
     /// <summary>Go's strconv.ParseBool; anything it refuses counts as false, as the proxy ignores the error.</summary>
     private static bool GoBool(string? text) => text is "1" or "t" or "T" or "TRUE" or "true" or "True";
-
-    private static string? Text(JsonNode? node) => node is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
-
-    private static string? Annotation(JsonObject obj, string key) => Text(obj["metadata"]?["annotations"]?[key]);
 
     private static long? Quantity(JsonNode? node)
     {

@@ -1,4 +1,6 @@
 using System.Text.Json.Nodes;
+using static CdiTools.Testing.FakeCluster.JsonStrings;
+using static CdiTools.Testing.FakeCluster.ObjectMeta;
 
 namespace CdiTools.Testing.FakeCluster;
 
@@ -45,8 +47,6 @@ internal sealed class GarbageCollector(FakeApiServer server, FakeControllers ena
         return changed;
     }
 
-    private static string? Text(JsonNode? node) => node is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
-
     private static string UidOf(JsonNode? node) => Text(node?["uid"]) ?? Text(node?["metadata"]?["uid"]) ?? "";
 
     private static List<JsonObject> References(JsonObject obj) => [.. (obj["metadata"]?["ownerReferences"] as JsonArray ?? []).OfType<JsonObject>()];
@@ -64,8 +64,6 @@ internal sealed class GarbageCollector(FakeApiServer server, FakeControllers ena
             meta["ownerReferences"] = kept;
         }
     }
-
-    private static bool IsDeleting(JsonObject obj) => obj["metadata"]?["deletionTimestamp"] is not null;
 
     private List<(ApiResource Resource, JsonObject Object)> Everything() =>
         [.. Server.Catalog.All.Where(r => !r.CreateOnly).SelectMany(r => Server.Store.List(r, null).Select(o => (r, o)))];

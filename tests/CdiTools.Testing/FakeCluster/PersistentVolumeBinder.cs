@@ -1,4 +1,6 @@
 using System.Text.Json.Nodes;
+using static CdiTools.Testing.FakeCluster.JsonStrings;
+using static CdiTools.Testing.FakeCluster.ObjectMeta;
 
 namespace CdiTools.Testing.FakeCluster;
 
@@ -40,9 +42,13 @@ internal sealed class PersistentVolumeBinder(FakeApiServer server, FakeControlle
 
     private ApiResource Volumes => Server.Catalog.Find("", "v1", "persistentvolumes")!;
 
-    /// <summary>The class a claim asks for, as storagehelpers.GetPersistentVolumeClaimClass reads it: the beta annotation first, "" for none.</summary>
-    public static string ClassOf(JsonObject pvc) =>
-        Text(pvc["metadata"]?["annotations"]?[BetaClassAnnotation]) ?? Text(pvc["spec"]?["storageClassName"]) ?? "";
+    /// <summary>
+    /// The class a claim asks for or a volume belongs to, as storagehelpers'
+    /// GetPersistentVolumeClaimClass and GetPersistentVolumeClass read them alike: the beta
+    /// annotation first, "" for none.
+    /// </summary>
+    public static string ClassOf(JsonObject claimOrVolume) =>
+        Annotation(claimOrVolume, BetaClassAnnotation) ?? Text(claimOrVolume["spec"]?["storageClassName"]) ?? "";
 
     public static bool IsBound(JsonObject? pvc) => Text(pvc?["status"]?["phase"]) == "Bound";
 
@@ -153,7 +159,7 @@ internal sealed class PersistentVolumeBinder(FakeApiServer server, FakeControlle
     public void Provision(JsonObject claim)
     {
         var storageClass = ClassOf(claim);
-        var provisioner = Text(StorageClass(storageClass)?["provisioner"]) ?? "";
+        var provisioner = Text(Server.StorageClass(storageClass)?["provisioner"]) ?? "";
         var spec = claim["spec"] as JsonObject ?? [];
         var volume = new JsonObject
         {
@@ -170,7 +176,7 @@ internal sealed class PersistentVolumeBinder(FakeApiServer server, FakeControlle
                 ["accessModes"] = spec["accessModes"]?.DeepClone(),
                 ["volumeMode"] = Text(spec["volumeMode"]) ?? Filesystem,
                 ["storageClassName"] = storageClass,
-                ["persistentVolumeReclaimPolicy"] = Text(StorageClass(storageClass)?["reclaimPolicy"]) ?? "Delete",
+                ["persistentVolumeReclaimPolicy"] = Text(Server.StorageClass(storageClass)?["reclaimPolicy"]) ?? "Delete",
             },
             ["status"] = new JsonObject { ["phase"] = "Pending" },
         };
@@ -193,31 +199,13 @@ internal sealed class PersistentVolumeBinder(FakeApiServer server, FakeControlle
         return changed;
     }
 
-    private static string? Text(JsonNode? node) => node is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
-
-    private static bool IsDeleting(JsonObject obj) => obj["metadata"]?["deletionTimestamp"] is not null;
-
-    private static string VolumeClassOf(JsonObject pv) =>
-        Text(pv["metadata"]?["annotations"]?[BetaClassAnnotation]) ?? Text(pv["spec"]?["storageClassName"]) ?? "";
-
     private static IEnumerable<string> ClaimNames(JsonObject pod) =>
         (pod["spec"]?["volumes"] as JsonArray ?? []).OfType<JsonObject>().Select(v => Text(v["persistentVolumeClaim"]?["claimName"])).OfType<string>();
 
-    private static void SetAnnotation(JsonObject obj, string key, string value)
-    {
-        var meta = (JsonObject)obj["metadata"]!;
-        var annotations = meta["annotations"] as JsonObject ?? [];
-        meta["annotations"] = annotations;
-        annotations[key] = value;
-    }
-
-    private JsonObject? StorageClass(string name) =>
-        name.Length == 0 ? null : Server.Store.Get(Server.Catalog.Find("storage.k8s.io", "v1", "storageclasses")!, "", name);
-
-    private string? Provisioner(JsonObject claim) => Text(StorageClass(ClassOf(claim))?["provisioner"]);
+    private string? Provisioner(JsonObject claim) => Text(Server.StorageClass(ClassOf(claim))?["provisioner"]);
 
     /// <summary>A claim of a class with WaitForFirstConsumer binding; a class that does not exist binds at once (IsDelayBindingMode).</summary>
-    private bool WaitsForConsumer(JsonObject claim) => Text(StorageClass(ClassOf(claim))?["volumeBindingMode"]) == "WaitForFirstConsumer";
+    private bool WaitsForConsumer(JsonObject claim) => Text(Server.StorageClass(ClassOf(claim))?["volumeBindingMode"]) == "WaitForFirstConsumer";
 
     /// <summary>syncVolume: unclaimed volumes become Available; those whose claim is gone are deleted or Released.</summary>
     private bool SyncVolumes()
@@ -235,7 +223,7 @@ internal sealed class PersistentVolumeBinder(FakeApiServer server, FakeControlle
             else if (Text(claimRef["uid"]) is { Length: > 0 } uid
                 && Text(Server.Store.Get(Claims, Text(claimRef["namespace"]) ?? "", Text(claimRef["name"]) ?? "")?["metadata"]?["uid"]) != uid)
             {
-                if (Text(pv["metadata"]?["annotations"]?[ProvisionedByAnnotation]) is not null && Text(pv["spec"]?["persistentVolumeReclaimPolicy"]) == "Delete")
+                if (Annotation(pv, ProvisionedByAnnotation) is not null && Text(pv["spec"]?["persistentVolumeReclaimPolicy"]) == "Delete")
                 {
                     Server.DeleteLocked(Volumes, pv, dryRun: false);
                     changed = true;
@@ -314,7 +302,7 @@ internal sealed class PersistentVolumeBinder(FakeApiServer server, FakeControlle
             return Report(claim, "Normal", "FailedBinding", "no persistent volumes available for this claim and no storage class is set");
         }
 
-        if (StorageClass(storageClass) is not { } found)
+        if (Server.StorageClass(storageClass) is not { } found)
         {
             return Report(claim, "Warning", "ProvisioningFailed", $"storageclass.storage.k8s.io \"{storageClass}\" not found");
         }
@@ -396,7 +384,7 @@ internal sealed class PersistentVolumeBinder(FakeApiServer server, FakeControlle
         var modes = (spec["accessModes"] as JsonArray ?? []).Select(Text).ToList();
         return volumes
             .Where(pv => !IsDeleting(pv) && Text(pv["status"]?["phase"]) == "Available" && IsFreeFor(pv, claim)
-                && VolumeClassOf(pv) == storageClass
+                && ClassOf(pv) == storageClass
                 && (Text(pv["spec"]?["volumeMode"]) ?? Filesystem) == mode
                 && modes.All(m => (pv["spec"]?["accessModes"] as JsonArray ?? []).Select(Text).Contains(m))
                 && (Quantities.Parse(pv["spec"]?["capacity"]?["storage"])?.ToDecimal() ?? 0) >= request)

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using k8s.Models;
+using static CdiTools.Testing.FakeCluster.JsonStrings;
 
 namespace CdiTools.Testing.FakeCluster;
 
@@ -206,6 +207,4 @@ internal static class StorageAdmission
 
         return usage;
     }
-
-    private static string? Text(JsonNode? node) => node is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
 }
