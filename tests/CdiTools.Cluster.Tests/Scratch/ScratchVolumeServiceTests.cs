@@ -242,7 +242,7 @@ public sealed class ScratchVolumeServiceTests : FakeClusterHarness
     }
 
     [Fact]
-    public async Task An_orphan_a_pod_still_mounts_is_marked_for_deletion_and_says_which_finalizer_holds_it()
+    public async Task An_orphan_held_by_a_finalizer_is_marked_for_deletion_and_says_which_finalizer_holds_it()
     {
         Seed();
         var held = Scratch("held-scratch", Pod("importer-held"), "standard", "Bound");
