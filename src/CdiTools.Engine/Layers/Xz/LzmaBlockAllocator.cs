@@ -21,8 +21,17 @@ internal static unsafe class LzmaBlockAllocator
 
     private static readonly Api? Functions = Load();
 
+    private static long mapped;
+    private static int liveMappings;
+
     /// <summary>The lzma_allocator to set on a stream; null where mmap is not at hand (liblzma then uses malloc).</summary>
     public static nint Allocator { get; } = Functions is null ? 0 : Create();
+
+    /// <summary>How many buffers have been mapped so far; lets tests see that liblzma allocates through this.</summary>
+    internal static long Mapped => Interlocked.Read(ref mapped);
+
+    /// <summary>How many mapped buffers are not yet unmapped; lets tests prove liblzma's frees unmap them.</summary>
+    internal static int LiveMappings => Volatile.Read(ref liveMappings);
 
     private static nint Create()
     {
@@ -52,6 +61,8 @@ internal static unsafe class LzmaBlockAllocator
                 return null;
             }
 
+            Interlocked.Increment(ref mapped);
+            Interlocked.Increment(ref liveMappings);
             tag = MappedTag;
         }
         else
@@ -76,7 +87,10 @@ internal static unsafe class LzmaBlockAllocator
         var block = (byte*)pointer - HeaderSize;
         if (((ulong*)block)[0] == MappedTag)
         {
-            Functions!.Unmap(block, (nuint)((ulong*)block)[1] + HeaderSize);
+            if (Functions!.Unmap(block, (nuint)((ulong*)block)[1] + HeaderSize) == 0)
+            {
+                Interlocked.Decrement(ref liveMappings);
+            }
         }
         else
         {

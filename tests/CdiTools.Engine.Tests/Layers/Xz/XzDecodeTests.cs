@@ -90,17 +90,6 @@ public sealed class XzDecodeTests(XzFiles files)
         Assert.Equal(PayloadA, XzFiles.Decode(xz, native));
     }
 
-    [Fact]
-    public void BlocksOfAMebibyteAndMoreDecodeOnEveryCoreThroughBuffersMappedForThem()
-    {
-        Assert.True(!OperatingSystem.IsLinux() || LzmaBlockAllocator.Allocator != 0, "on Linux the threaded decoder maps its block buffers");
-        var payload = XzFiles.Mixed(12 << 20, seed: 7);
-        var xz = files.Compress("big-blocks", payload, "-T2", "--block-size=3MiB");
-        Assert.Equal(4, files.List(xz).Blocks);
-
-        Assert.Equal(payload, XzFiles.Decode(xz, native: true));
-    }
-
     [Theory]
     [MemberData(nameof(DecodersAndChecks))]
     public void EachCheckTypeDecodes(bool native, string check)
