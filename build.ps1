@@ -89,12 +89,25 @@ function Invoke-ChildPwsh {
     }
 }
 
+function Get-ReadyToRunTarget {
+    # The portable runtime identifier of this machine (linux-x64, win-arm64, ...), or nothing where
+    # .NET has no ready-to-run compiler for it.
+    $os = if ($IsWindows) { 'win' } elseif ($IsMacOS) { 'osx' } elseif ($IsLinux) { 'linux' } else { return }
+    $architecture = switch ([Runtime.InteropServices.RuntimeInformation]::OSArchitecture) { 'X64' { 'x64' } 'Arm64' { 'arm64' } default { return } }
+    "$os-$architecture"
+}
+
 function Invoke-Build {
     $publish = Join-Path $Out "publish/$Configuration"
     if (Test-Path $publish) { Remove-Item $publish -Recurse -Force }
     Invoke-Native dotnet @('build', (Join-Path $Root 'CdiPowerShell.sln'), '-c', $Configuration, '--nologo', '-v', 'quiet')
-    Invoke-Native dotnet @('publish', (Join-Path $Root 'src/CdiTools/CdiTools.csproj'), '-c', $Configuration,
-        '--no-build', '--nologo', '-v', 'quiet', '-o', $publish)
+    # The module's assemblies carry ready-to-run code for the platform they are built on, so a fresh
+    # pwsh does not spend its first conversion compiling the engine; elsewhere that code is ignored
+    # and the IL in the same files runs. No dependency ships platform-specific files, so this
+    # publish lays out the same files as a portable one.
+    $target = Get-ReadyToRunTarget
+    Invoke-Native dotnet @(@('publish', (Join-Path $Root 'src/CdiTools/CdiTools.csproj'), '-c', $Configuration, '--nologo', '-v', 'quiet', '-o', $publish) +
+        @(if ($target) { '-r', $target, '--self-contained', 'false', '-p:PublishReadyToRun=true' } else { '--no-build' }))
 
     if (Test-Path $ModuleDir) { Remove-Item $ModuleDir -Recurse -Force }
     $deps = New-Item -ItemType Directory -Path (Join-Path $ModuleDir 'deps') -Force

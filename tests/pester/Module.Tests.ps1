@@ -18,6 +18,19 @@ Describe 'The built module' {
         Get-ChildItem $ModuleDir -Recurse -Filter 'System.Management.Automation.dll' | Should -BeNullOrEmpty
     }
 
+    It 'carries ready-to-run code in its own assemblies and the zstd decoder, and only IL in the Kubernetes client' {
+        # A ready-to-run file keeps its IL and adds native code in a header the runtime looks for.
+        function Test-ReadyToRun([string] $Path) {
+            $stream = [IO.File]::OpenRead($Path)
+            try { ([Reflection.PortableExecutable.PEReader]::new($stream)).PEHeaders.CorHeader.ManagedNativeHeaderDirectory.Size -gt 0 }
+            finally { $stream.Dispose() }
+        }
+        foreach ($file in 'CdiTools.dll', 'deps/CdiTools.Cluster.dll', 'deps/CdiTools.Engine.dll', 'deps/ZstdSharp.dll') {
+            Test-ReadyToRun (Join-Path $ModuleDir $file) | Should -BeTrue -Because "$file should hold native code for the machine the module was built on"
+        }
+        Test-ReadyToRun (Join-Path $ModuleDir 'deps/KubernetesClient.dll') | Should -BeFalse -Because 'compiling it would double the module for little gain'
+    }
+
     It 'has a manifest for PowerShell 7.6 Core that exports exactly its cmdlets' {
         Test-ModuleManifest $env:CDITOOLS_MODULE | Should -Not -BeNullOrEmpty
         $Manifest.CompatiblePSEditions | Should -Be @('Core')
