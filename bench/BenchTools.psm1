@@ -142,7 +142,8 @@ function Get-BenchMachine([string] $Path) {
         Cores          = [Environment]::ProcessorCount
         MemoryGiB      = [math]::Round($memoryKiB / 1MB, 1)
         Kernel         = (Get-Content /proc/sys/kernel/osrelease -Raw).Trim()
-        FileSystem     = (& stat -f -c %T -- $Path)
+        # findmnt names ext4 as such; stat -f gives the superblock magic ext2, ext3 and ext4 share.
+        FileSystem     = if (Get-Command findmnt -CommandType Application -ErrorAction SilentlyContinue) { (& findmnt -n -o FSTYPE -T $Path) } else { (& stat -f -c %T -- $Path) }
         MemoryCopyGBps = [math]::Round((Measure-MemoryCopy), 1)
     }
 }
