@@ -136,6 +136,12 @@ Describe 'Scratch PVCs during an import: Get-CdiScratchVolume, Remove-CdiScratch
         (Get-CdiScratchVolume -DataVolume vms/busy -KubeConfig $cluster.Kubeconfig).Name | Should -Be 'busy-scratch'
         (Get-CdiScratchVolume -DataVolume dv/busy -KubeConfig $cluster.Kubeconfig).Name | Should -Be 'busy-scratch'
         (Get-CdiScratchVolume -Namespace default -DataVolume vms/busy -KubeConfig $cluster.Kubeconfig).Name | Should -Be 'busy-scratch'
+        # Across namespaces, kubectl's dv/NAME and a wildcard namespace look in all of them, not in the kubeconfig's.
+        (Get-CdiScratchVolume -AllNamespaces -DataVolume dv/busy -KubeConfig $cluster.Kubeconfig).Name | Should -Be 'busy-scratch'
+        (Get-CdiScratchVolume -AllNamespaces -DataVolume '*/busy' -KubeConfig $cluster.Kubeconfig).Name | Should -Be 'busy-scratch'
+        (Get-CdiScratchVolume -DataVolume 'v*/busy' -KubeConfig $cluster.Kubeconfig).Name | Should -Be 'busy-scratch'
+        @(Get-CdiScratchVolume -DataVolume 'x*/busy' -KubeConfig $cluster.Kubeconfig) | Should -HaveCount 0
+        (Get-CdiDataVolume -AllNamespaces dv/busy -KubeConfig $cluster.Kubeconfig).Name | Should -Be 'busy'
         @(Get-CdiDataVolume -KubeConfig $cluster.Kubeconfig | Get-CdiScratchVolume -KubeConfig $cluster.Kubeconfig).Name | Should -Be @('busy-scratch')
         Get-CdiScratchVolume -DataVolume a/b/c -KubeConfig $cluster.Kubeconfig -ErrorVariable bad -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
         $bad[0].FullyQualifiedErrorId | Should -BeLike 'InvalidName,*'

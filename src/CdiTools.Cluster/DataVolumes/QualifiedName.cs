@@ -11,6 +11,15 @@ public static class QualifiedName
     /// <exception cref="ArgumentException">More than one '/' after the kind prefix, or an empty part.</exception>
     public static (string Namespace, string Name) Split(string text, string defaultNamespace)
     {
+        var (ns, name) = Parse(text);
+        return (ns ?? defaultNamespace, name);
+    }
+
+    /// <summary>The namespace and name <paramref name="text"/> gives; null for the namespace when it names none
+    /// (a listing across namespaces then looks in all of them).</summary>
+    /// <exception cref="ArgumentException">More than one '/' after the kind prefix, or an empty part.</exception>
+    public static (string? Namespace, string Name) Parse(string text)
+    {
         var rest = text;
         foreach (var prefix in (string[])["datavolume.cdi.kubevirt.io/", "datavolumes.cdi.kubevirt.io/", "datavolume/", "dv/"])
         {
@@ -24,7 +33,7 @@ public static class QualifiedName
         var parts = rest.Split('/');
         return parts switch
         {
-            [var name] when name.Length > 0 => (defaultNamespace, name),
+            [var name] when name.Length > 0 => (null, name),
             [var ns, var name] when ns.Length > 0 && name.Length > 0 => (ns, name),
             _ => throw new ArgumentException($"'{text}' is neither NAME nor NAMESPACE/NAME."),
         };

@@ -47,7 +47,8 @@ public sealed class GetCdiDataVolumeCommand : ClusterCmdlet
                 (string? Namespace, string Name) target;
                 try
                 {
-                    target = text.Contains('/', StringComparison.Ordinal) ? QualifiedName.Split(text, ns ?? "default") : (ns, text);
+                    var (named, name) = QualifiedName.Parse(text);
+                    target = (named ?? ns, name);
                 }
                 catch (ArgumentException e)
                 {

@@ -45,8 +45,9 @@ public sealed class GetCdiScratchVolumeCommand : ClusterCmdlet
     public string[]? DataVolume { get; set; }
 
     // DataVolumes asked for, from every pipeline input: the namespace (null where -AllNamespaces
-    // lets a bare name match in any) and a pattern for the name. Listed once, at the end.
-    private readonly List<(string? Namespace, WildcardPattern Name)> requested = [];
+    // lets a name without one match in any; a wildcard matches several) and a pattern for the
+    // name. Listed once, at the end.
+    private readonly List<(string? Namespace, WildcardPattern? NamespacePattern, WildcardPattern Name)> requested = [];
     private ClusterConnection? connection;
     private string? defaultNamespace;
 
@@ -63,8 +64,9 @@ public sealed class GetCdiScratchVolumeCommand : ClusterCmdlet
         {
             try
             {
-                var (ns, name) = text.Contains('/', StringComparison.Ordinal) ? QualifiedName.Split(text, defaultNamespace ?? "default") : (defaultNamespace, text);
-                requested.Add((ns, new WildcardPattern(name, WildcardOptions.IgnoreCase)));
+                var (ns, name) = QualifiedName.Parse(text);
+                ns ??= defaultNamespace;
+                requested.Add((ns, ns is null ? null : new WildcardPattern(ns, WildcardOptions.IgnoreCase), new WildcardPattern(name, WildcardOptions.IgnoreCase)));
             }
             catch (ArgumentException e)
             {
@@ -82,9 +84,9 @@ public sealed class GetCdiScratchVolumeCommand : ClusterCmdlet
         }
 
         // One listing per namespace however many DataVolumes came down the pipeline; all of them
-        // at once where a bare name may match in any.
+        // at once where a name may match in any (no namespace under -AllNamespaces, or a wildcard one).
         IEnumerable<string?> namespaces = requested.Count == 0 ? [defaultNamespace]
-            : requested.Any(r => r.Namespace is null) ? [null]
+            : requested.Any(r => r.Namespace is null || WildcardPattern.ContainsWildcardCharacters(r.Namespace)) ? [null]
             : requested.Select(r => r.Namespace).Distinct(StringComparer.Ordinal);
         var service = new ScratchVolumeService(new CdiApi(connection));
         var names = Patterns(Name);
@@ -95,7 +97,7 @@ public sealed class GetCdiScratchVolumeCommand : ClusterCmdlet
                 foreach (var volume in RunWorker((_, token) => service.ListAsync(ns, token)))
                 {
                     if ((names is null || names.Any(p => p.IsMatch(volume.Name)))
-                        && (requested.Count == 0 || (volume.DataVolume is { } served && requested.Any(r => (r.Namespace is null || r.Namespace == volume.Namespace) && r.Name.IsMatch(served))))
+                        && (requested.Count == 0 || (volume.DataVolume is { } served && requested.Any(r => (r.NamespacePattern is null || r.NamespacePattern.IsMatch(volume.Namespace)) && r.Name.IsMatch(served))))
                         && (!Orphaned || volume.Orphaned))
                     {
                         WriteObject(new CdiScratchVolume(volume));
