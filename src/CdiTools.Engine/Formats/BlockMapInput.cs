@@ -49,6 +49,14 @@ internal sealed class BlockMapInput : IDisposable
     public int ReadMetadataAvailable(long offset, Span<byte> destination, string what)
     {
         destination.Clear();
+
+        // Past a known end there is nothing to read, and forward, skipping there would read the
+        // whole input only to find it ends first.
+        if (Length is { } length && offset >= length)
+        {
+            return 0;
+        }
+
         return source is not null
             ? source.ReadAt(offset, destination)
             : reader!.ReadMetadataAvailable(offset, destination, what);

@@ -1,3 +1,4 @@
+using CdiTools.Engine.Sources;
 using CdiTools.Engine.Tests.Support;
 using CdiTools.Testing;
 using CdiTools.Testing.Images;
@@ -58,6 +59,21 @@ public sealed class VhdRefusalTests : IDisposable
         VhdTestImages.FixHeaderChecksum(image, HeaderAt);
 
         AssertRefused("VhdOffsetBeyondEndOfFile");
+    }
+
+    [Fact]
+    public void A_header_offset_past_the_end_is_refused_forward_without_reading_the_rest_when_the_length_is_known()
+    {
+        var length = new FileInfo(image).Length;
+        VhdTestImages.PatchBigEndian64(image, 16, (ulong)length + (1UL << 30));
+        VhdTestImages.FixFooterChecksum(image, 0);
+        using var file = new FileStream(image, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1);
+        var counted = new CountingStream(file, expected: null);
+
+        var error = Assert.Throws<ImageException>(() => ImageOpener.Open(LayerInput.FromStream(counted, length), new ImageOpenOptions()).Dispose());
+
+        Assert.Equal("VhdOffsetBeyondEndOfFile", error.ErrorId);
+        Assert.True(counted.BytesRead <= 4096, $"{counted.BytesRead:N0} of the {length:N0} bytes were read to find that the header lies past the end.");
     }
 
     [Fact]
