@@ -24,6 +24,45 @@ public sealed class Qcow2DecompressorTests
 
     [Theory]
     [MemberData(nameof(Decoders))]
+    public void A_stream_that_reaches_back_further_than_4_KiB_decodes_as_qemus_zlib_decodes_it(string decoder)
+    {
+        // A random 5000-byte block repeated: every match lies 5000 bytes back, beyond the -12
+        // window qemu gives zlib, yet inside the cluster zlib decodes into in one call.
+        var block = new byte[5000];
+        new Random(7).NextBytes(block);
+        var cluster = new byte[ClusterSize];
+        for (var at = 0; at < ClusterSize; at += block.Length)
+        {
+            block.AsSpan(0, Math.Min(block.Length, ClusterSize - at)).CopyTo(cluster.AsSpan(at));
+        }
+
+        var input = Deflate(cluster);
+        var byZlib = new byte[ClusterSize];
+        using (var zlib = new Native.ZlibInflater(-12))
+        {
+            Assert.Equal(Native.Zlib.StreamEnd, zlib.Inflate(input, byZlib, out _, out var produced));
+            Assert.Equal(ClusterSize, produced);
+        }
+
+        Assert.Equal(cluster, byZlib);
+        Assert.Equal(cluster, Decode(decoder, input));
+    }
+
+    [Fact]
+    public void Libdeflate_itself_fills_a_whole_cluster_and_leaves_a_short_stream_to_zlib()
+    {
+        Assert.True(Native.LibDeflate.IsAvailable, "build.ps1 Test installs libdeflate0");
+        var cluster = Pattern(ClusterSize);
+        var output = new byte[ClusterSize];
+        using var libdeflate = new Native.LibDeflateDecompressor();
+
+        Assert.True(libdeflate.TryInflateExactly(Deflate(cluster, trailing: 300), output));
+        Assert.Equal(cluster, output);
+        Assert.False(libdeflate.TryInflateExactly(Deflate(Pattern(ClusterSize - 512)), output));
+    }
+
+    [Theory]
+    [MemberData(nameof(Decoders))]
     public void A_cluster_decodes_to_exactly_its_bytes_with_whatever_follows_the_stream_ignored(string decoder)
     {
         var cluster = Pattern(ClusterSize);

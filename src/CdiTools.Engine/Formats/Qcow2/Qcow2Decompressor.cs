@@ -56,10 +56,10 @@ internal abstract class Qcow2Decompressor : IDisposable
         }
     }
 
-    // libdeflate inflates a cluster about twice as fast as zlib. It takes every stream zlib
-    // takes (and, with its 32 KiB window, also one that reaches further back than qemu's 4 KiB
-    // window allows, which no qcow2 writer emits); a cluster it does not fill exactly with a
-    // stream that ends goes to zlib, which decides as qemu does.
+    // libdeflate inflates a cluster about twice as fast as zlib. A cluster is decoded in one call
+    // into one buffer, so zlib's 4 KiB window never limits how far back a stream reaches, and
+    // both take the same streams; a cluster libdeflate does not fill exactly with a stream that
+    // ends goes to zlib, which decides as qemu does.
     private sealed class LibDeflateClusterDecompressor : Qcow2Decompressor
     {
         private readonly Native.LibDeflateDecompressor decompressor = new();
