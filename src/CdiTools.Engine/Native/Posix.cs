@@ -180,32 +180,33 @@ internal static unsafe class Posix
         return bytes;
     }
 
+    /// <summary>The C library on Linux, for the engine's other callers of it (liblzma's allocator); false elsewhere.</summary>
+    public static bool TryLoadLibrary(out nint handle)
+    {
+        handle = 0;
+        return OperatingSystem.IsLinux()
+            && (NativeLibrary.TryLoad("libc.so.6", typeof(Posix).Assembly, null, out handle)
+                || NativeLibrary.TryLoad("libc", typeof(Posix).Assembly, null, out handle));
+    }
+
     private static Api? Load()
     {
-        if (!OperatingSystem.IsLinux())
+        if (TryLoadLibrary(out var handle)
+            && NativeLibrary.TryGetExport(handle, "statx", out var statx)
+            && NativeLibrary.TryGetExport(handle, "open", out var open)
+            && NativeLibrary.TryGetExport(handle, "fsync", out var fsync)
+            && NativeLibrary.TryGetExport(handle, "close", out var close)
+            && NativeLibrary.TryGetExport(handle, "lseek", out var seek))
         {
-            return null;
-        }
-
-        foreach (var name in (string[])["libc.so.6", "libc"])
-        {
-            if (NativeLibrary.TryLoad(name, typeof(Posix).Assembly, null, out var handle)
-                && NativeLibrary.TryGetExport(handle, "statx", out var statx)
-                && NativeLibrary.TryGetExport(handle, "open", out var open)
-                && NativeLibrary.TryGetExport(handle, "fsync", out var fsync)
-                && NativeLibrary.TryGetExport(handle, "close", out var close)
-                && NativeLibrary.TryGetExport(handle, "lseek", out var seek))
-            {
-                // Optional: a C library without it only loses the early writeback.
-                NativeLibrary.TryGetExport(handle, "sync_file_range", out var syncFileRange);
-                return new Api(
-                    (delegate* unmanaged[Cdecl, SuppressGCTransition]<int, byte*, int, uint, byte*, int>)statx,
-                    (delegate* unmanaged[Cdecl]<byte*, int, int>)open,
-                    (delegate* unmanaged[Cdecl]<int, int>)fsync,
-                    (delegate* unmanaged[Cdecl]<int, int>)close,
-                    (delegate* unmanaged[Cdecl, SuppressGCTransition]<int, long, int, long>)seek,
-                    syncFileRange);
-            }
+            // Optional: a C library without it only loses the early writeback.
+            NativeLibrary.TryGetExport(handle, "sync_file_range", out var syncFileRange);
+            return new Api(
+                (delegate* unmanaged[Cdecl, SuppressGCTransition]<int, byte*, int, uint, byte*, int>)statx,
+                (delegate* unmanaged[Cdecl]<byte*, int, int>)open,
+                (delegate* unmanaged[Cdecl]<int, int>)fsync,
+                (delegate* unmanaged[Cdecl]<int, int>)close,
+                (delegate* unmanaged[Cdecl, SuppressGCTransition]<int, long, int, long>)seek,
+                syncFileRange);
         }
 
         return null;

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using CdiTools.Engine.Native;
 
 namespace CdiTools.Engine.Layers.Xz;
 
@@ -98,27 +99,14 @@ internal static unsafe class LzmaBlockAllocator
         }
     }
 
-    private static Api? Load()
-    {
-        if (!OperatingSystem.IsLinux())
-        {
-            return null;
-        }
-
-        foreach (var name in (string[])["libc.so.6", "libc"])
-        {
-            if (NativeLibrary.TryLoad(name, typeof(LzmaBlockAllocator).Assembly, null, out var handle)
-                && NativeLibrary.TryGetExport(handle, "mmap", out var map)
-                && NativeLibrary.TryGetExport(handle, "munmap", out var unmap))
-            {
-                return new Api(
-                    (delegate* unmanaged[Cdecl]<void*, nuint, int, int, int, long, void*>)map,
-                    (delegate* unmanaged[Cdecl]<void*, nuint, int>)unmap);
-            }
-        }
-
-        return null;
-    }
+    private static Api? Load() =>
+        Posix.TryLoadLibrary(out var handle)
+            && NativeLibrary.TryGetExport(handle, "mmap", out var map)
+            && NativeLibrary.TryGetExport(handle, "munmap", out var unmap)
+            ? new Api(
+                (delegate* unmanaged[Cdecl]<void*, nuint, int, int, int, long, void*>)map,
+                (delegate* unmanaged[Cdecl]<void*, nuint, int>)unmap)
+            : null;
 
     private sealed class Api(delegate* unmanaged[Cdecl]<void*, nuint, int, int, int, long, void*> map, delegate* unmanaged[Cdecl]<void*, nuint, int> unmap)
     {
