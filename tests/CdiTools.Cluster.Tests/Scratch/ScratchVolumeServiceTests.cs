@@ -282,6 +282,26 @@ public sealed class ScratchVolumeServiceTests : FakeClusterHarness
     }
 
     [Fact]
+    public async Task A_namespace_whose_claims_the_user_may_not_read_leaves_the_other_DataVolumes_explained()
+    {
+        Seed();
+        Target(DataVolume("fedora", "ImportScheduled"));
+        Scratch("fedora-scratch", Pod("importer-fedora"));
+        Server.AddNamespace("hidden");
+        var hidden = DataVolume("fedora", "ImportScheduled");
+        hidden["metadata"]!["namespace"] = "hidden";
+        Put(hidden);
+        Server.Deny("list", "persistentvolumeclaims", inNamespace: "hidden");
+        var dataVolumes = new DataVolumeService(Api());
+        var views = new[] { (await dataVolumes.GetAsync("fedora", "hidden", default))!, (await dataVolumes.GetAsync("fedora", "vms", default))! };
+
+        var findings = await new ScratchVolumeService(Api()).ExplainWaitAsync(views, default);
+
+        Assert.Null(findings[0]);
+        Assert.Equal("ScratchNoMatchingPersistentVolume", findings[1]?.Id);
+    }
+
+    [Fact]
     public async Task A_scratch_PVC_refused_by_quota_is_read_from_CDI_s_event_copied_from_the_prime()
     {
         Seed();

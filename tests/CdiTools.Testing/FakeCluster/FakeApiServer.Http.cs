@@ -248,7 +248,8 @@ public sealed partial class FakeApiServer
             return denials.Any(d => (d.Verb == "*" || d.Verb == verb)
                 && (d.Resource == "*" || d.Resource == resource)
                 && (d.Group is null || d.Group == target.Resource.Group)
-                && (d.User is null || d.User == user));
+                && (d.User is null || d.User == user)
+                && (d.Namespace is null || d.Namespace == target.Namespace || target.AllNamespaces));
         }
     }
 

@@ -38,7 +38,7 @@ public sealed partial class FakeApiServer : IAsyncDisposable
     private readonly ConcurrentDictionary<string, string> tokens = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<FakeRequest> requests = new();
     private readonly ConcurrentQueue<FakeUploadToken> uploadTokens = new();
-    private readonly List<(string Verb, string Resource, string? Group, string? User)> denials = [];
+    private readonly List<(string Verb, string Resource, string? Group, string? User, string? Namespace)> denials = [];
     private readonly Dictionary<string, int> injectedConflicts = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource stopping = new();
     private readonly FakeClusterOptions options;
@@ -366,13 +366,14 @@ public sealed partial class FakeApiServer : IAsyncDisposable
     /// <c>create</c>, <c>update</c>, <c>patch</c>, <c>delete</c>, <c>deletecollection</c> or <c>*</c>)
     /// on <paramref name="resource"/> (a plural such as <c>cdis</c>, <c>datavolumes/status</c>, or <c>*</c>)
     /// with 403 Forbidden, as RBAC would; <paramref name="group"/> null matches any group,
-    /// <paramref name="user"/> null any user.
+    /// <paramref name="user"/> null any user, <paramref name="inNamespace"/> null every namespace
+    /// (a namespace given also denies listings across all namespaces, which need every one).
     /// </summary>
-    public void Deny(string verb, string resource, string? group = null, string? user = null)
+    public void Deny(string verb, string resource, string? group = null, string? user = null, string? inNamespace = null)
     {
         lock (denials)
         {
-            denials.Add((verb, resource, group, user));
+            denials.Add((verb, resource, group, user, inNamespace));
         }
     }
 
